@@ -1,0 +1,59 @@
+# KTT Market: `make run` starts the app with demo data; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app.py
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test translations lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { \
+	  echo "python3-venv is missing; installing it"; \
+	  $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed translations
+
+install-test: $(VENV)/.installed-test translations
+	bash scripts/install-test-services.sh
+
+translations: | $(BIN)/python
+	@for po in ktt_market/translations/*/LC_MESSAGES/messages.po; do \
+	  $(BIN)/pybabel compile -q -i $$po -o $${po%.po}.mo || exit 1; done
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+	@echo ""
+	@echo "  KTT Market is running at http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	@echo ""
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/pytest
+	@echo "== core tests again on SQLite, the embedded default =="
+	$(BIN)/pytest --db sqlite -m core -q
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Refresh the message catalogues after adding strings.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o ktt_market/translations/messages.pot .
+	$(BIN)/pybabel update -i ktt_market/translations/messages.pot -d ktt_market/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,61 @@
+"""KTT Market: the marketplace and monitoring platform of Vietnam's collective economy."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+__all__ = ["create_app"]
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: config, extensions, areas, in that order."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
+    )
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    # 1. Configuration: environment first, then whatever a test asks for.
+    from .config import load_config
+
+    app.config.update(load_config(instance_path))
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    # 2. Extensions.
+    from .core import i18n, security
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    # 3. Background work (Celery), configured from the same settings.
+    from .core.celery import celery_init_app
+
+    celery_init_app(app)
+
+    # 4. Areas: models are imported with their blueprints, so Alembic sees them all.
+    from . import accounts, core, members, registry
+
+    core.init_app(app)
+    for area in (accounts, registry, members):
+        area.init_app(app)
+
+    # 5. Commands that span areas.
+    from .demo import cli as demo_cli
+
+    app.cli.add_command(demo_cli.demo)
+    return app

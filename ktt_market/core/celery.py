@@ -1,0 +1,46 @@
+"""Celery wired to the Flask app (the pattern of Flask's own documentation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def _broker_settings(app: Flask) -> dict:
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        return {"broker_url": redis_url, "result_backend": redis_url}
+    # Embedded default: a real broker on SQLite, by absolute path so every process shares it.
+    instance = Path(app.instance_path).resolve()
+    return {
+        "broker_url": f"sqla+sqlite:///{instance / 'celery-broker.db'}",
+        "result_backend": f"db+sqlite:///{instance / 'celery-results.db'}",
+    }
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app for `app`; tasks run inside an application context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    settings = {
+        **_broker_settings(app),
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "timezone": "Asia/Ho_Chi_Minh",
+        "enable_utc": True,
+        "broker_connection_retry_on_startup": True,
+    }
+    settings.update(app.config.get("CELERY", {}))
+    celery_app.config_from_object(settings)
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

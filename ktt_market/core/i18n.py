@@ -1,0 +1,80 @@
+"""Language, time zone and the display of money and dates.
+
+Vietnamese is the default; English is selectable and remembered per user (or per session).
+Money is whole đồng, shown as `150.000 ₫`; dates as dd/mm/yyyy in Asia/Ho_Chi_Minh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, session
+from flask_babel import format_currency, get_locale
+from flask_login import current_user
+
+from ..extensions import babel
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    lang = session.get("lang")
+    if lang in languages:
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def vnd(amount: int | None) -> str:
+    """Format whole đồng: `150.000 ₫` in Vietnamese."""
+    if amount is None:
+        return ""
+    return format_currency(int(amount), "VND", format_type="standard")
+
+
+def date_vn(value: dt.date | dt.datetime | None) -> str:
+    """Format a date as dd/mm/yyyy (a datetime is first moved to Vietnam time)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = local_time(value).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def datetime_vn(value: dt.datetime | None) -> str:
+    """Format a UTC datetime as dd/mm/yyyy HH:MM in Vietnam time."""
+    if value is None:
+        return ""
+    return local_time(value).strftime("%d/%m/%Y %H:%M")
+
+
+def local_time(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(VN_TZ)
+
+
+def local_today() -> dt.date:
+    """Return today's date in Vietnam."""
+    return dt.datetime.now(VN_TZ).date()
+
+
+def number(value: int | None) -> str:
+    """Group thousands the way the current language does (1.234 or 1,234)."""
+    if value is None:
+        return ""
+    sep = "." if str(get_locale()) == "vi" else ","
+    return f"{int(value):,}".replace(",", sep)
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(app.root_path + "/translations"),
+    )
+    app.jinja_env.filters.update(vnd=vnd, date_vn=date_vn, datetime_vn=datetime_vn, number=number)
+    app.jinja_env.globals.update(get_locale=get_locale)

@@ -1,0 +1,79 @@
+"""Pages that belong to no area: home, language switch, health, errors."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+
+from ..extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("core/home.html")
+
+
+@bp.post("/lang")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for(".home")
+    return redirect(target)
+
+
+@bp.get("/healthz")
+def health():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def _error_page(status: int, title: str, message: str):
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error_page(
+            400,
+            _("The form has expired"),
+            _("For your security the form could not be sent. Go back, reload the page and try again."),
+        )
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return _error_page(403, _("Not allowed"), _("You do not have access to this page."))
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return _error_page(404, _("Page not found"), _("The page you asked for does not exist or has moved."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(exc):
+        return _error_page(405, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        return _error_page(413, _("File too large"), _("The file is larger than the site accepts."))
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        return _error_page(
+            429, _("Too many attempts"), _("Too many attempts in a short time. Please wait a minute and try again.")
+        )
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        db.session.rollback()
+        return _error_page(500, _("Something went wrong"), _("Our mistake, not yours. Please try again shortly."))

@@ -1,0 +1,1 @@
+"""Demo data for a laptop or a showcase: `flask demo load`."""

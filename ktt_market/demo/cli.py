@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+demo = AppGroup("demo", help="Demo data.")
