@@ -4,7 +4,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from .models import install_text_normalisation
     from .views import bp, register_error_handlers
+
+    install_text_normalisation()
 
     app.register_blueprint(bp)
     register_error_handlers(app)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
-from sqlalchemy import DateTime, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, Enum, String, TypeDecorator, event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 
 def utcnow() -> dt.datetime:
@@ -43,3 +45,20 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+def _nfc_strings(session, flush_context, instances) -> None:
+    """Store every text column NFC-normalised, whatever path the value came by."""
+    for obj in (*session.new, *session.dirty):
+        for prop in sa_inspect(obj).mapper.column_attrs:
+            col_type = prop.columns[0].type
+            if not isinstance(col_type, String) or isinstance(col_type, Enum):
+                continue
+            value = obj.__dict__.get(prop.key)
+            if isinstance(value, str) and not unicodedata.is_normalized("NFC", value):
+                setattr(obj, prop.key, unicodedata.normalize("NFC", value))
+
+
+def install_text_normalisation() -> None:
+    if not event.contains(Session, "before_flush", _nfc_strings):
+        event.listen(Session, "before_flush", _nfc_strings)
