@@ -31,7 +31,7 @@ install-test: $(VENV)/.installed-test translations
 
 translations: | $(BIN)/python
 	@for po in ktt_market/translations/*/LC_MESSAGES/messages.po; do \
-	  $(BIN)/pybabel compile -q -i $$po -o $${po%.po}.mo || exit 1; done
+	  $(BIN)/pybabel compile --statistics -i $$po -o $${po%.po}.mo || exit 1; done
 
 run: install
 	$(BIN)/flask db upgrade
