@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from ..core.validators import VietnamesePhone
@@ -29,7 +29,11 @@ class RegisterForm(FlaskForm):
 class ProfileForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), VietnamesePhone()])
-    locale = SelectField(_l("Language"), choices=[("vi", "Tiếng Việt"), ("en", "English")])
+    # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (and warnings are errors in tests).
+    locale = SelectField(
+        _l("Language"),
+        choices=[SelectChoice("vi", "Tiếng Việt", {"lang": "vi"}), SelectChoice("en", "English", {"lang": "en"})],
+    )
 
 
 class ChangePasswordForm(FlaskForm):
