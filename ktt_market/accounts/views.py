@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..core.errors import ServiceError
 from ..core.mail import send_mail
+from ..core.text import nfc
 from ..core.validators import normalize_vn_phone
 from ..extensions import db, limiter
 from . import services
@@ -101,7 +102,7 @@ def logout():
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        current_user.full_name = form.full_name.data.strip()
+        current_user.full_name = nfc(form.full_name.data)
         current_user.phone = normalize_vn_phone(form.phone.data)
         services.set_locale(current_user, form.locale.data)
         db.session.commit()
