@@ -8,6 +8,7 @@ from . import models
 
 
 def init_app(app: Flask) -> None:
+    from .cli import accounts_cli
     from .views import bp
 
     login_manager.login_view = "accounts.login"
@@ -25,3 +26,4 @@ def init_app(app: Flask) -> None:
         return user
 
     app.register_blueprint(bp)
+    app.cli.add_command(accounts_cli)
