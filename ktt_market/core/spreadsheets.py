@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ def read_sheet(data: bytes) -> Sheet:
     if data[:4] == b"PK\x03\x04":
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
             raise SpreadsheetError("unreadable xlsx") from exc
         try:
             return _from_rows(wb.worksheets[0].iter_rows(values_only=True))

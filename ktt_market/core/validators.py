@@ -49,7 +49,10 @@ def parse_iso_date(value: str | None) -> dt.date | None:
 
 
 def parse_whole_number(value: str | None) -> int | None:
-    """Parse a whole non-negative number; "1.500.000" and "1,500,000" are accepted. Empty is None."""
+    """Parse a whole number; "1.500.000" and "1,500,000" are accepted. Empty is None.
+
+    A minus sign is kept, so callers can say "cannot be negative" rather than "not a number".
+    """
     value = (value or "").strip().replace(" ", "")
     if not value:
         return None
