@@ -32,17 +32,13 @@ def officer_covers(user: User, unit: Unit) -> bool:
 
 
 def staff_role(user: User, unit_id: int) -> StaffRole | None:
-    return db.session.scalar(
-        select(UnitStaff.role).where(UnitStaff.unit_id == unit_id, UnitStaff.user_id == user.id)
-    )
+    return db.session.scalar(select(UnitStaff.role).where(UnitStaff.unit_id == unit_id, UnitStaff.user_id == user.id))
 
 
 def units_of(user: User) -> list[Unit]:
     """The units `user` works for, by name."""
     return list(
-        db.session.scalars(
-            select(Unit).join(UnitStaff).where(UnitStaff.user_id == user.id).order_by(Unit.name)
-        )
+        db.session.scalars(select(Unit).join(UnitStaff).where(UnitStaff.user_id == user.id).order_by(Unit.name))
     )
 
 
