@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SearchField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..core.validators import VietnamesePhone, parse_whole_number
@@ -14,8 +15,10 @@ from .models import CapitalEntryKind, MemberCategory, MemberRole
 from .services import MAX_ADDRESS, MAX_CODE, MAX_NAME, MAX_REASON, Status
 
 
-def _choices(labels: dict) -> list[tuple[str, object]]:
-    return [(member.value, label) for member, label in labels.items()]
+def _choices(labels: dict, any_label=None) -> list[SelectChoice]:
+    """Options from a label dict (WTForms 3.3 wants SelectChoice, not tuples), optionally led by "any"."""
+    options = [SelectChoice("", any_label)] if any_label is not None else []
+    return options + [SelectChoice(member.value, label) for member, label in labels.items()]
 
 
 class MemberForm(FlaskForm):
@@ -71,14 +74,14 @@ class FilterForm(FlaskForm):
     status = SelectField(
         _l("Show"),
         choices=[
-            (Status.ACTIVE, _l("Current members")),
-            (Status.LEFT, _l("Members who left")),
-            (Status.ALL, _l("Everyone")),
+            SelectChoice(Status.ACTIVE, _l("Current members")),
+            SelectChoice(Status.LEFT, _l("Members who left")),
+            SelectChoice(Status.ALL, _l("Everyone")),
         ],
         default=Status.ACTIVE,
         validators=[Optional()],
     )
     category = SelectField(
-        _l("Category"), choices=[("", _l("Any category")), *_choices(CATEGORY_LABELS)], validators=[Optional()]
+        _l("Category"), choices=_choices(CATEGORY_LABELS, _l("Any category")), validators=[Optional()]
     )
-    role = SelectField(_l("Role"), choices=[("", _l("Any role")), *_choices(ROLE_LABELS)], validators=[Optional()])
+    role = SelectField(_l("Role"), choices=_choices(ROLE_LABELS, _l("Any role")), validators=[Optional()])

@@ -22,12 +22,18 @@ def owner(make_staff, unit):
 
 @pytest.fixture
 def svc(ctx, unit, owner):
-    """The unit and its owner attached to the session, for calling services directly."""
+    """The unit and its owner attached to the session, for calling services directly.
+
+    Messages are asserted in English, so they keep holding once the Vietnamese catalogue is filled.
+    """
+    from flask_babel import force_locale
+
     from ktt_market.accounts.models import User
     from ktt_market.extensions import db
     from ktt_market.registry.models import Unit
 
-    return SimpleNamespace(unit=db.session.get(Unit, unit.id), actor=db.session.get(User, owner.id))
+    with force_locale("en"):
+        yield SimpleNamespace(unit=db.session.get(Unit, unit.id), actor=db.session.get(User, owner.id))
 
 
 @pytest.fixture
