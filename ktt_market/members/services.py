@@ -419,6 +419,7 @@ def record_contribution(
 
 COLUMNS = ("code", "full_name", "phone", "address", "category", "role", "joined_on", "left_on", "capital_vnd")
 REQUIRED_COLUMNS = ("code", "full_name", "joined_on")
+MAX_IMPORT_ROWS = 5000  # far above any cooperative's register; keeps a preview page reasonable
 
 # Folded header spellings people use; the export's own (translated) headers are added at run time.
 _HEADER_WORDS = {
@@ -618,6 +619,9 @@ def plan_import(unit: Unit, data: bytes) -> ImportPlan:
         return plan
     if not sheet.rows:
         plan.errors.append(_("The file has no rows under its header."))
+        return plan
+    if len(sheet.rows) > MAX_IMPORT_ROWS:
+        plan.errors.append(_("The file has more than %(n)d rows; split it into smaller files.", n=MAX_IMPORT_ROWS))
         return plan
 
     today = local_today()

@@ -364,3 +364,20 @@ def test_export_downloads_an_xlsx(client, login, staff, unit, member_id):
     assert wb["Thành viên"]["B2"].value == "Nguyễn Văn An"
     assert wb["Vốn góp"]["E2"].value == 2_000_000
     assert JOINED == wb["Vốn góp"]["C2"].value.date()
+
+
+def test_import_preview_shows_each_change_before_and_after(app, client, login, staff, unit, member_id):
+    login(client, staff)
+    data = "code,full_name,role,joined_on\nTV0001,Nguyễn Văn An,chủ tịch,01/03/2021\n".encode()
+    page = client.get(upload(client, unit.id, data).headers["Location"]).get_data(as_text=True)
+    assert "Role: Member → Chair of the board" in page
+    assert "Full name:" not in page  # unchanged fields are not listed
+
+
+def test_member_forms_render_for_staff(client, login, staff, unit, member_id):
+    login(client, staff)
+    page = client.get(f"/members/units/{unit.id}/{member_id}/edit").get_data(as_text=True)
+    assert "Edit member TV0001" in page and 'value="Nguyễn Văn An"' in page
+    assert 'option selected value="official"' in page
+    page = client.get(f"/members/units/{unit.id}/{member_id}/leave").get_data(as_text=True)
+    assert "Capital still held" in page
