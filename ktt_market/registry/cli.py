@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,17 +21,21 @@ registry_cli = AppGroup("registry", help="The registry of cooperatives and other
 
 def _stderr_bar(length: int, label: str):
     # Progress goes to stderr so that stdout carries only the summary (scripts can read it).
-    return click.progressbar(length=max(length, 1), label=label, file=click.get_text_stream("stderr"))
+    return click.progressbar(length=max(length, 1), label=label, file=sys.stderr)
 
 
 @registry_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--province", "province_code", type=int, default=None, help="Refuse rows outside this province.")
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
-def import_command(path: Path, province_code: int | None, dry_run: bool) -> None:
+@click.option("--lang", default=None, help="Language of the messages (default: the site's, Vietnamese).")
+def import_command(path: Path, province_code: int | None, dry_run: bool, lang: str | None) -> None:
     """Import units from PATH (CSV or XLSX, told apart by content), keyed by registration_code."""
-    # Outside a request there is no user or session to choose a language from: use the site's default.
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+    languages = current_app.config["LANGUAGES"]
+    if lang is not None and lang not in languages:
+        raise click.BadParameter(", ".join(languages), param_hint="--lang")
+    # Outside a request there is no user or session to choose a language from: it is given or the default.
+    with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         try:
             import_scope(None, province_code)
         except ServiceError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import DateField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from ..core import places
@@ -34,19 +34,22 @@ STATE_LABELS = {
 STAFF_ROLE_LABELS = {StaffRole.OWNER: _l("Owner"), StaffRole.STAFF: _l("Staff")}
 
 
-def _choices(labels: dict, blank=None) -> list[tuple[str, str]]:
-    items = [(member.value, label) for member, label in labels.items()]
-    return [("", blank), *items] if blank is not None else items
+def _options(items, blank=None) -> list[SelectChoice]:
+    # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (and tests treat warnings as errors).
+    options = [SelectChoice("", blank)] if blank is not None else []
+    return options + [SelectChoice(str(value), label) for value, label in items]
 
 
-def province_choices(blank=None) -> list[tuple[str, str]]:
-    items = [(str(code), name) for code, name in places.provinces().items()]
-    return [("", blank), *items] if blank is not None else items
+def _choices(labels: dict, blank=None) -> list[SelectChoice]:
+    return _options(((member.value, label) for member, label in labels.items()), blank)
 
 
-def ward_choices(province_code: int | None, blank=None) -> list[tuple[str, str]]:
-    items = [(str(code), name) for code, name in places.wards_of(province_code).items()] if province_code else []
-    return [("", blank), *items] if blank is not None else items
+def province_choices(blank=None) -> list[SelectChoice]:
+    return _options(places.provinces().items(), blank)
+
+
+def ward_choices(province_code: int | None, blank=None) -> list[SelectChoice]:
+    return _options(places.wards_of(province_code).items() if province_code else (), blank)
 
 
 class WholeNumberField(StringField):

@@ -431,16 +431,31 @@ def staff_of(unit: Unit) -> list[UnitStaff]:
 # ---------------------------------------------------------------- reading
 
 
-def registered_member_count(unit: Unit) -> int | None:
-    """Return the member register's count when the members area provides one, else None."""
+def _member_services():
+    """Return the members area's services module, or None while that area does not provide one."""
     try:
         from ..members import services as member_services
     except ModuleNotFoundError as exc:
         if exc.name != "ktt_market.members.services":
             raise
         return None
-    count = getattr(member_services, "member_count", None)
-    return count(unit) if callable(count) else None
+    return member_services
+
+
+def members_shown(unit: Unit) -> int:
+    """Return the unit's member count: the members area's when it provides one, else the declared count."""
+    count = getattr(_member_services(), "member_count", None)
+    return count(unit) if callable(count) else unit.declared_members
+
+
+def members_shown_many(units: list[Unit]) -> dict[int, int]:
+    """Return `members_shown` for many units, in one query when the members area can."""
+    many = getattr(_member_services(), "active_member_counts", None)
+    if callable(many):
+        counts = many([u.id for u in units])
+        # The members area answers for units with a register; the others keep their declared count.
+        return {u.id: counts.get(u.id, u.declared_members) for u in units}
+    return {u.id: members_shown(u) for u in units}
 
 
 def applications_of_unit(unit: Unit) -> list[UnitApplication]:

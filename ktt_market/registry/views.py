@@ -142,6 +142,7 @@ def index():
         "registry/index.html",
         form=form,
         page=page,
+        members=services.members_shown_many(page.items),
         by_status=by_status,
         args=args,
         scope=scope,
@@ -164,7 +165,7 @@ def unit(unit_id: int):
         state=unit.state_on(local_today()),
         staff=services.staff_of(unit),
         applications=services.applications_of_unit(unit),
-        registered_members=services.registered_member_count(unit),
+        members=services.members_shown(unit),
         can_edit=bool(fields),
         is_owner=staff_role(current_user, unit.id) is StaffRole.OWNER,
     )
@@ -210,7 +211,7 @@ def edit_unit(unit_id: int):
         unit=unit,
         as_officer=as_officer,
         province=province,
-        provinces=province_choices() if as_officer and current_user.is_admin else None,
+        provinces=places.provinces() if as_officer and current_user.is_admin else None,
     ), _status_code()
 
 
@@ -283,7 +284,7 @@ def register():
             flash(_("Your registration was sent to the province. You will see its decision here."), "success")
             return redirect(url_for(".my_units"))
     return render_template(
-        "registry/register.html", form=form, province=province, provinces=province_choices()
+        "registry/register.html", form=form, province=province, provinces=places.provinces()
     ), _status_code()
 
 

@@ -68,6 +68,30 @@ def xlsx_bytes(rows: list[dict[str, str]]) -> bytes:
 
 
 @pytest.fixture
+def make_user(make_user):
+    """Users who read English: tests assert messages in English, which keep holding once Vietnamese is filled in."""
+
+    def make(role="buyer", province_code=None, **fields):
+        fields.setdefault("locale", "en")
+        return make_user(role, province_code, **fields)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _english_services(request):
+    """Run service calls (the `ctx` fixture) in English, for the same reason."""
+    if "ctx" not in request.fixturenames:
+        yield
+        return
+    from flask_babel import force_locale
+
+    request.getfixturevalue("ctx")
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
 def officer(make_user):
     return make_user("officer", province_code=PROVINCE)
 

@@ -183,9 +183,10 @@ def test_officer_of_another_province_may_not_decide(ctx, buyer, other_officer):
 
 
 def test_a_buyer_may_not_decide(ctx, buyer, make_user):
+    other_buyer = make_user()
     application = services.register_unit(actor=buyer, data=unit_data())
     with pytest.raises(PermissionDenied):
-        services.approve_application(application, actor=make_user())
+        services.approve_application(application, actor=other_buyer)
 
 
 def test_reject_needs_a_reason_and_marks_the_registration_rejected(ctx, buyer, officer):
@@ -284,10 +285,10 @@ def test_the_last_owner_stays_and_staff_cannot_manage(ctx, make_unit, make_staff
         services.remove_staff(unit, actor=staff, user_id=owner.id)
 
 
-def test_member_count_shown_falls_back_to_declared(ctx, make_unit):
-    unit = make_unit(declared_members=17)
-    count = services.registered_member_count(unit)
-    assert count is None or isinstance(count, int)
+def test_members_shown_is_the_declared_count_without_a_register(ctx, make_unit):
+    unit = db.session.get(Unit, make_unit(declared_members=17).id)
+    assert services.members_shown(unit) == 17
+    assert services.members_shown_many([unit]) == {unit.id: 17}
 
 
 # ---------------------------------------------------------------- state over time
