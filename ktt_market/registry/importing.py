@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..accounts.models import Role, User
 from ..core import places
@@ -54,6 +55,7 @@ FIELDS = (
 )
 # Many databases cap the number of bound parameters in one statement (SQLite: 32766, older: 999).
 LOOKUP_CHUNK = 900
+PG_LOOKUP_CHUNK = 5000  # one array parameter: no limit but the size of a query
 WRITE_CHUNK = 1000
 
 _SECTOR_WORDS = {
@@ -260,9 +262,18 @@ def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
 def _existing(codes: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Load the stored import fields of the units with these codes, one query per chunk."""
     columns = [Unit.id, Unit.registration_code, *(getattr(Unit, f) for f in FIELDS)]
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(codes, LOOKUP_CHUNK):
-        for row in db.session.execute(select(*columns).where(Unit.registration_code.in_(chunk))):
+    for chunk in _chunks(codes, PG_LOOKUP_CHUNK if postgres else LOOKUP_CHUNK):
+        if postgres:
+            # A join with one array parameter, not `IN ($1, ..., $900)`: once psycopg prepares the statement,
+            # PostgreSQL's generic plan compares every row with every parameter, which is slow on a large table
+            # whose statistics are not fresh (right after a first import). A join stays a hash or index join.
+            wanted = func.unnest(literal(list(chunk), ARRAY(String))).table_valued("code").render_derived("wanted")
+            query = select(*columns).join(wanted, Unit.registration_code == wanted.c.code)
+        else:
+            query = select(*columns).where(Unit.registration_code.in_(chunk))
+        for row in db.session.execute(query):
             found[row.registration_code] = row._asdict()
     return found
 

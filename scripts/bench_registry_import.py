@@ -1,0 +1,95 @@
+"""Time the registry import (plan + apply) of 10,000 rows on the database DATABASE_URL points to.
+
+    DATABASE_URL=postgresql://... .venv/bin/python scripts/bench_registry_import.py [--rows N] [--keep]
+
+Three rounds: create every row, re-import unchanged, then update every row. Nothing is kept unless
+--keep is given (the transaction is rolled back), so it is safe to run against a development database.
+The schema must exist (`flask db upgrade`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_babel import force_locale
+
+from ktt_market import create_app
+from ktt_market.core import places
+from ktt_market.extensions import db
+from ktt_market.registry.importing import COLUMNS, apply_import, plan_import
+
+PROVINCE = 86
+
+
+def make_file(rows: int, capital_step: int) -> bytes:
+    """Return a CSV of `rows` units in province 86; `capital_step` varies one column between rounds."""
+    wards = list(places.wards_of(PROVINCE))
+    rng = random.Random(PROVINCE)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for n in range(rows):
+        writer.writerow(
+            [
+                f"BENCH-{n:07d}",
+                f"Hợp tác xã thử nghiệm {n}",
+                rng.choice(["THT", "HTX", "HTX", "LHHTX", "QTDND"]),
+                rng.choice(["agriculture", "non_agriculture"]),
+                f"{rng.randint(1995, 2023)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "",
+                "",
+                rng.choice(wards),
+                rng.randint(0, 500),
+                rng.randint(1, 5_000) * 1_000_000 + capital_step,
+            ]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def timed_round(label: str, data: bytes) -> None:
+    start = time.perf_counter()
+    plan = plan_import(data, actor=None, province_code=PROVINCE)
+    planned = time.perf_counter()
+    if not plan.ok:
+        print(f"{label}: {len(plan.errors)} errors, first: {plan.errors[0]}", file=sys.stderr)
+        raise SystemExit(1)
+    apply_import(plan)
+    db.session.flush()
+    done = time.perf_counter()
+    total = done - start
+    print(
+        f"{label:<10} {plan.total_rows} rows: plan {planned - start:.2f}s, apply {done - planned:.2f}s, "
+        f"total {total:.2f}s = {plan.total_rows / total:,.0f} rows/s "
+        f"(created {plan.created}, updated {plan.updated}, unchanged {plan.unchanged})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--keep", action="store_true", help="commit the imported units instead of rolling back")
+    args = parser.parse_args()
+
+    app = create_app()
+    with app.app_context(), force_locale("en"):
+        print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
+        first = make_file(args.rows, 0)
+        timed_round("create", first)
+        timed_round("unchanged", first)
+        timed_round("update", make_file(args.rows, 1))
+        if args.keep:
+            db.session.commit()
+        else:
+            db.session.rollback()
+
+
+if __name__ == "__main__":
+    main()
