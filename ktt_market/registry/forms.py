@@ -56,14 +56,14 @@ class WholeNumberField(StringField):
     """A whole, non-negative number; "1.500.000" is read as one and a half million."""
 
     def process_formdata(self, valuelist):
+        if not valuelist:
+            return  # not sent: keep the stored value
         self.data = None
-        self.raw = valuelist[0] if valuelist else ""
-        if not self.raw.strip():
+        if not valuelist[0].strip():
             return
         try:
-            self.data = parse_whole_number(self.raw)
+            self.data = parse_whole_number(valuelist[0])
         except ValueError:
-            self.data = None
             raise ValueError(_l("Enter a whole number, for example 1.500.000.")) from None
         if self.data is not None and self.data < 0:
             raise ValueError(_l("The number cannot be negative."))

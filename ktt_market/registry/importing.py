@@ -392,12 +392,25 @@ def import_file(data: bytes, *, actor: User | None, province_code: int | None = 
     return plan
 
 
+# A preview names fields as the file's columns, which is what the officer knows.
+_FIELD_COLUMNS = {"declared_members": "members", "province_code": "province"}
+
+
+def column_name(field_name: str) -> str:
+    """Return the file column a unit field comes from."""
+    return _FIELD_COLUMNS.get(field_name, field_name)
+
+
 def display_value(field_name: str, value: Any) -> str:
-    """Render a planned value for a preview or a terminal (dates as dd/mm/yyyy, names for wards)."""
+    """Render a planned value for a preview (dates as dd/mm/yyyy, names for wards, grouped numbers)."""
+    from ..core.i18n import number
+
     if value is None or value == "":
         return "—"
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
+    if field_name in ("declared_members", "charter_capital_vnd"):
+        return number(value)
     if field_name == "ward_code":
         return f"{places.ward_name(value)} ({value})"
     if field_name == "province_code":

@@ -447,6 +447,7 @@ def _preview(token: str, plan: importing.ImportPlan, status: int = 200):
         changes=plan.rows[:PREVIEW_CHANGES],
         errors=plan.errors[:PREVIEW_ERRORS],
         display=importing.display_value,
+        column=importing.column_name,
     ), status
 
 

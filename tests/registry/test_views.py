@@ -414,3 +414,12 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, log
     response = officer_client.post("/registry/import", data={"file": (io.BytesIO(csv_bytes([row("Z")])), "a.csv")})
     assert response.status_code == 400
     assert set(import_files(app)) == before
+
+
+def test_web_import_refuses_a_file_over_the_size_limit(app, client, login, officer, monkeypatch):
+    login(client, officer)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2_000)
+    before = set(import_files(app))
+    response = upload(client, csv_bytes([row(f"BIG-{n}") for n in range(100)]))
+    assert response.status_code == 413
+    assert set(import_files(app)) == before
