@@ -24,7 +24,9 @@ def _safe_next(target: str | None) -> str:
     """Follow `next` only to a path on this site."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        # Browsers read "/\\host" as "//host", and drop tabs and newlines: refuse both.
+        local = not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
+        if local and "\\" not in target and target.isprintable():
             return target
     return url_for("core.home")
 

@@ -27,7 +27,8 @@ def set_language():
             current_user.locale = lang
             db.session.commit()
     target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
+    # Only a path on this site; browsers read "/\\host" as "//host" and drop tabs and newlines.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or not target.isprintable():
         target = url_for(".home")
     return redirect(target)
 
