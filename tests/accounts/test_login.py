@@ -43,7 +43,15 @@ def test_login_follows_a_local_next(client, make_user):
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/steal", "//evil.example/steal", "javascript:alert(1)", "http:/evil.example"]
+    "target",
+    [
+        "https://evil.example/steal",
+        "//evil.example/steal",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "/\\evil.example/steal",  # browsers read a backslash as a slash
+        "/\t/evil.example/steal",  # and drop tabs
+    ],
 )
 def test_login_ignores_a_next_that_leaves_the_site(client, make_user, target):
     user = make_user()

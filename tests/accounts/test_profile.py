@@ -88,8 +88,11 @@ def test_language_switch_for_anonymous_visitor_lasts_the_session(client):
     assert 'lang="en"' in client.get("/account/login").get_data(as_text=True)
 
 
-def test_language_switch_ignores_unknown_languages_and_foreign_targets(client):
-    response = post_form(client, "/lang", {"lang": "fr", "next": "https://evil.example/"})
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example/", "evil"]
+)
+def test_language_switch_ignores_unknown_languages_and_foreign_targets(client, target):
+    response = post_form(client, "/lang", {"lang": "fr", "next": target})
 
     assert response.status_code == 302
     assert "evil" not in response.headers["Location"]

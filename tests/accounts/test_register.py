@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from sqlalchemy import func, select
 
@@ -47,6 +49,16 @@ def test_register_creates_account_and_logs_in(app, client):
     assert user.phone == "0912345678"
     assert user.role.value == "buyer"
     assert is_logged_in(client)
+
+
+def test_register_stores_names_nfc_and_email_lower_case(app, client):
+    decomposed = unicodedata.normalize("NFD", "  Huỳnh   Thị Ngọc Diễm ")
+
+    post_form(client, "/account/register", {**GOOD, "full_name": decomposed, "email": "Diem@Example.VN"})
+
+    (user,) = _users(app)
+    assert user.full_name == "Huỳnh Thị Ngọc Diễm"
+    assert user.email == "diem@example.vn"
 
 
 def test_password_is_stored_as_argon2id_hash(app, client):
