@@ -289,6 +289,8 @@ def _check_decidable(application: UnitApplication, actor: User) -> Unit:
     unit = application.unit
     if not officer_covers(actor, unit):
         raise PermissionDenied(_("Only an officer of the unit's province can decide this application."))
+    # Two officers deciding at once: the second waits for the first and then sees it decided.
+    db.session.refresh(application, with_for_update=True)
     if application.status is not ApplicationStatus.PENDING:
         raise ServiceError(_("This application has already been decided."))
     return unit

@@ -196,13 +196,16 @@ def edit_unit(unit_id: int):
             data["province_code"] = province
         try:
             services.update_unit(unit, actor=current_user, data=data)
+            db.session.commit()
         except PermissionDenied:
             abort(403)
         except ServiceError as exc:
             db.session.rollback()
             _field_error(form, exc, "name" if as_officer else "contact_name")
+        except IntegrityError:
+            db.session.rollback()
+            form.registration_code.errors = [_("A unit with this registration code is already in the registry.")]
         else:
-            db.session.commit()
             flash(_("The unit is saved."), "success")
             return redirect(url_for(".unit", unit_id=unit.id))
     return render_template(
@@ -276,11 +279,15 @@ def register():
         data.update(province_code=province, message=form.message.data)
         try:
             services.register_unit(actor=current_user, data=data)
+            db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
             _field_error(form, exc, "name")
+        except IntegrityError:
+            # Someone registered the same code a moment ago.
+            db.session.rollback()
+            form.registration_code.errors = [_("A unit with this registration code is already in the registry.")]
         else:
-            db.session.commit()
             flash(_("Your registration was sent to the province. You will see its decision here."), "success")
             return redirect(url_for(".my_units"))
     return render_template(
