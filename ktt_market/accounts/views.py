@@ -93,8 +93,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    # Clear first: logout_user() leaves the note that deletes the remember-me cookie in the session.
     session.clear()
+    logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("core.home"))
 

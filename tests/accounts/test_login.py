@@ -237,3 +237,23 @@ def test_throttling_one_account_leaves_others_alone(client, make_user):
     )
 
     assert response.status_code == 302
+
+
+def test_logout_forgets_the_remember_cookie(client, make_user):
+    user = make_user()
+    post_form(client, "/account/login", {"email": user.email, "password": PASSWORD, "remember": "y"})
+    assert client.get_cookie("remember_token", domain="ktt.test") is not None
+
+    post_form(client, "/account/logout")
+
+    assert client.get_cookie("remember_token", domain="ktt.test") is None
+    assert not is_logged_in(client)
+
+
+def test_remember_cookie_keeps_a_user_logged_in_after_the_session_ends(client, make_user):
+    user = make_user()
+    post_form(client, "/account/login", {"email": user.email, "password": PASSWORD, "remember": "y"})
+
+    client.delete_cookie("session", domain="ktt.test")
+
+    assert is_logged_in(client)

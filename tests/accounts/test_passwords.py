@@ -93,6 +93,22 @@ def test_change_password_ends_other_sessions_but_keeps_this_one(app, client, mak
     assert _can_log_in(app, user.email, NEW_PASSWORD)
 
 
+def test_change_password_voids_remember_cookies_elsewhere(app, client, make_user, login):
+    user = make_user()
+    login(client, user)
+    other_device = app.test_client()
+    post_form(other_device, "/account/login", {"email": user.email, "password": PASSWORD, "remember": "y"})
+    other_device.delete_cookie("session", domain="ktt.test")
+
+    post_form(
+        client,
+        "/account/password",
+        {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+
+    assert not is_logged_in(other_device)
+
+
 def test_change_password_stores_a_new_argon2id_hash(app, client, make_user, login):
     from ktt_market.accounts.models import User
     from ktt_market.extensions import db
