@@ -51,6 +51,22 @@ def test_csv_with_semicolons_as_excel_writes_it_in_vietnamese():
     assert sheet.rows[0][1]["name"] == "HTX Dừa Sáp Cầu Kè"
 
 
+def test_semicolons_win_over_commas_inside_addresses():
+    data = "code;name;address\nA;HTX Bưởi;Ấp 1, Xã Cầu Kè\nB;HTX Dừa;Ấp 2, Xã Tân Phú\n".encode()
+
+    sheet = read_sheet(data)
+
+    assert sheet.columns == ["code", "name", "address"]
+    assert sheet.rows[1] == (3, {"code": "B", "name": "HTX Dừa", "address": "Ấp 2, Xã Tân Phú"})
+
+
+def test_quoted_commas_and_a_single_column():
+    assert read_sheet('code,address\nA,"Ấp 1, Xã Cầu Kè"\n'.encode()).rows == [
+        (2, {"code": "A", "address": "Ấp 1, Xã Cầu Kè"})
+    ]
+    assert read_sheet(b"code\nA\nB\n").rows == [(2, {"code": "A"}), (3, {"code": "B"})]
+
+
 def test_csv_text_is_nfc_and_blank_lines_are_skipped_with_numbers_kept():
     name = unicodedata.normalize("NFD", "Tổ hợp tác Mật ong")
     data = f"code,name\nA,{name}\n,\nB,Chiếu Định Yên\n".encode()
