@@ -1,0 +1,147 @@
+"""The access matrix, generated from the application's URL map so that no route escapes it.
+
+Every route is either listed as public or must turn away a visitor who is not logged in; every route
+that names an object (a unit, a member, an application, ...) is tried by each role that has no
+business with that object, with GET and with a real CSRF-protected POST, and must answer 403 or 404
+and change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import csrf_token
+
+pytestmark = pytest.mark.core
+
+# Routes anyone may open.
+PUBLIC = {
+    "static",
+    "core.home",
+    "core.health",
+    "core.set_language",
+    "accounts.login",
+    "accounts.register",
+    "accounts.reset_request",
+    "accounts.reset_password",
+}
+
+DENIED = {403, 404}
+
+
+@pytest.fixture
+def world(app, make_user, make_unit, make_staff):
+    """Unit A (Vĩnh Long) with a member, an application and its owner; and outsiders."""
+    from ktt_market.accounts.models import Role
+    from ktt_market.extensions import db
+    from ktt_market.members.models import CapitalEntry, CapitalEntryKind, Member
+    from ktt_market.registry.models import ApplicationKind, UnitApplication
+
+    unit_a = make_unit(name="HTX A")
+    unit_b = make_unit(name="HTX B")  # same province, other staff
+    owner_a = make_staff(unit_a)
+    applicant = make_user()
+    with app.app_context():
+        member = Member(unit_id=unit_a.id, code="TV0001", full_name="Nguyễn Văn A", joined_on=dt.date(2021, 1, 1))
+        db.session.add(member)
+        db.session.flush()
+        db.session.add(
+            CapitalEntry(unit_id=unit_a.id, member_id=member.id, kind=CapitalEntryKind.CONTRIBUTED,
+                         amount_vnd=5_000_000, entry_date=dt.date(2021, 1, 1))
+        )
+        application = UnitApplication(unit_id=unit_a.id, applicant_id=applicant.id, kind=ApplicationKind.CLAIM)
+        db.session.add(application)
+        db.session.commit()
+        ids = {
+            "unit_id": unit_a.id,
+            "member_id": member.id,
+            "application_id": application.id,
+            "user_id": owner_a.id,
+            "token": "0" * 32,
+        }
+    return {
+        "ids": ids,
+        "buyer": make_user(),
+        "staff_of_b": make_staff(unit_b),
+        "officer_elsewhere": make_user(role=Role.OFFICER, province_code=79),  # Hồ Chí Minh City
+    }
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        yield rule
+
+
+def _url(rule, ids):
+    unknown = set(rule.arguments) - set(ids)
+    assert not unknown, f"{rule.rule}: add {unknown} to the access matrix's objects"
+    return rule.build({k: ids[k] for k in rule.arguments}, append_unknown=False)[1]
+
+
+def _fingerprint(app):
+    """Row counts of every table and the last change of every unit: what a denied request must not move."""
+    from ktt_market.extensions import db
+    from ktt_market.registry.models import Unit
+
+    with app.app_context():
+        counts = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+        stamps = tuple(db.session.execute(select(Unit.id, Unit.updated_at, Unit.platform_status).order_by(Unit.id)))
+        db.session.remove()
+    return counts, stamps
+
+
+def test_every_private_route_sends_visitors_to_login(app, client, world):
+    failures = []
+    for rule in _routes(app):
+        url = _url(rule, world["ids"])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": csrf_token(client)} if method == "POST" else None
+            response = client.open(url, method=method, data=data)
+            if not (response.status_code == 302 and "/account/login" in response.location):
+                failures.append(f"{method} {url} -> {response.status_code}")
+    assert not failures, "reachable without logging in:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("actor", ["buyer", "staff_of_b", "officer_elsewhere"])
+def test_outsiders_cannot_reach_another_units_objects(app, client, world, login, actor):
+    login(client, world[actor])
+    token = csrf_token(client)
+    before = _fingerprint(app)
+    failures, checked = [], 0
+    for rule in _routes(app):
+        if not set(rule.arguments) & {"unit_id", "member_id", "application_id"}:
+            continue
+        url = _url(rule, world["ids"])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": token, "reason": "x", "full_name": "x", "email": "x@example.vn"}
+            response = client.open(url, method=method, data=data if method == "POST" else None)
+            checked += 1
+            if response.status_code not in DENIED:
+                failures.append(f"{method} {url} -> {response.status_code}")
+    assert checked > 20
+    assert not failures, f"{actor} reached objects of another unit:\n" + "\n".join(failures)
+    assert _fingerprint(app) == before, f"a refused request by {actor} changed data"
+
+
+def test_every_post_route_requires_csrf(app, world, login, make_user):
+    """A state-changing request without the CSRF token is refused, whoever sends it."""
+    from ktt_market.accounts.models import Role
+
+    client = app.test_client()
+    login(client, make_user(role=Role.ADMIN))
+    before = _fingerprint(app)
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        url = _url(rule, world["ids"])
+        response = client.post(url, data={"reason": "x", "lang": "en"})
+        if response.status_code != 400:
+            failures.append(f"POST {url} -> {response.status_code}")
+    assert not failures, "accepted without CSRF token:\n" + "\n".join(failures)
+    assert _fingerprint(app) == before
