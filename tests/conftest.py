@@ -16,7 +16,9 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--db", choices=("postgresql", "sqlite"), default=os.environ.get("KTT_TEST_DB", "postgresql"),
+        "--db",
+        choices=("postgresql", "sqlite"),
+        default=os.environ.get("KTT_TEST_DB", "postgresql"),
         help="database backend for the suite (default: a PostgreSQL server started by the session)",
     )
 
@@ -41,7 +43,8 @@ def _compile_translations() -> None:
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             subprocess.run(
                 [sys.executable, "-m", "babel.messages.frontend", "compile", "-i", str(po), "-o", str(mo)],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
 
 
@@ -76,6 +79,7 @@ def app(database_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     from ktt_market import create_app
+    from ktt_market.extensions import db
 
     app = create_app(
         {
@@ -88,7 +92,9 @@ def app(database_url, tmp_path_factory):
     )
     with app.app_context():
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections before the server stops
 
 
 @pytest.fixture(autouse=True)

@@ -49,8 +49,13 @@ def world(app, make_user, make_unit, make_staff):
         db.session.add(member)
         db.session.flush()
         db.session.add(
-            CapitalEntry(unit_id=unit_a.id, member_id=member.id, kind=CapitalEntryKind.CONTRIBUTED,
-                         amount_vnd=5_000_000, entry_date=dt.date(2021, 1, 1))
+            CapitalEntry(
+                unit_id=unit_a.id,
+                member_id=member.id,
+                kind=CapitalEntryKind.CONTRIBUTED,
+                amount_vnd=5_000_000,
+                entry_date=dt.date(2021, 1, 1),
+            )
         )
         application = UnitApplication(unit_id=unit_a.id, applicant_id=applicant.id, kind=ApplicationKind.CLAIM)
         db.session.add(application)

@@ -20,9 +20,24 @@ def _read(path: Path):
 def test_every_string_is_translated_to_vietnamese(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     source = _read(pot)
     vi = _read(ROOT / "ktt_market/translations/vi/LC_MESSAGES/messages.po")
@@ -31,8 +46,10 @@ def test_every_string_is_translated_to_vietnamese(tmp_path):
         if not message.id:
             continue
         translated = vi.get(message.id, message.context)
-        if translated is None or translated.fuzzy or not (
-            all(translated.string) if isinstance(translated.string, tuple) else translated.string
+        if (
+            translated is None
+            or translated.fuzzy
+            or not (all(translated.string) if isinstance(translated.string, tuple) else translated.string)
         ):
             missing.append(message.id if isinstance(message.id, str) else message.id[0])
     assert not missing, f"{len(missing)} strings lack a Vietnamese translation (run `make messages`): {missing[:20]}"

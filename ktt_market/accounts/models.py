@@ -24,11 +24,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     """A person with a login. Cooperative staff are users linked to units (registry.UnitStaff)."""
 
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(
-            "(role = 'officer') = (province_code IS NOT NULL)", name="officer_has_province"
-        ),
-    )
+    __table_args__ = (CheckConstraint("(role = 'officer') = (province_code IS NOT NULL)", name="officer_has_province"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
