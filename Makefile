@@ -46,6 +46,10 @@ test: install-test
 	@echo "== core tests again on SQLite, the embedded default =="
 	$(BIN)/pytest --db sqlite -m core -q
 
+# Benchmarks on a PostgreSQL server of their own; figures beside a baseline of the same run.
+bench: install-test
+	$(BIN)/python scripts/bench.py
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
