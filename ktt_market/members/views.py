@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..core.errors import ServiceError
 from ..core.i18n import local_today, vnd
+from ..core.uploads import PendingUploads
 from ..extensions import db
 from ..registry.access import staff_role, staff_unit_or_404, visible_unit_or_404
 from ..registry.models import Unit
-from . import services, uploads
+from . import services
 from .forms import ConfirmImportForm, ContributionForm, FilterForm, ImportForm, LeaveForm, MemberForm
 from .labels import CATEGORY_LABELS, ENTRY_KIND_LABELS, ROLE_LABELS
 from .models import CapitalEntryKind, Member, MemberCategory, MemberRole
+
+_uploads = PendingUploads("member-imports")
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
@@ -229,9 +232,7 @@ def import_upload(unit_id: int):
         if not data:
             form.file.errors.append(_("The file is empty."))
         else:
-            token = uploads.save_upload(
-                current_app.config["UPLOAD_FOLDER"], unit_id=unit.id, user_id=current_user.id, data=data
-            )
+            token = _uploads.save(data, unit_id=unit.id, user_id=current_user.id)
             return redirect(url_for(".import_preview", unit_id=unit.id, token=token))
     return render_template("members/import.html", unit=unit, form=form, headers=services.export_headers()), _status()
 
@@ -239,10 +240,10 @@ def import_upload(unit_id: int):
 @bp.route("/units/<int:unit_id>/import/<token>", methods=["GET", "POST"])
 def import_preview(unit_id: int, token: str):
     unit = staff_unit_or_404(unit_id, current_user)
-    folder = current_app.config["UPLOAD_FOLDER"]
-    data = uploads.load_upload(folder, token, unit_id=unit.id, user_id=current_user.id)
-    if data is None:
+    stored = _uploads.load(token, unit_id=unit.id, user_id=current_user.id)
+    if stored is None:
         abort(404)
+    data, _filename = stored
     form = ConfirmImportForm()
     if form.validate_on_submit():
         try:
@@ -251,7 +252,7 @@ def import_preview(unit_id: int, token: str):
             db.session.rollback()  # the register changed since the preview: show the new verdict
         else:
             db.session.commit()
-            uploads.discard_upload(folder, token)
+            _uploads.discard(token)
             flash(
                 _(
                     "Import done: %(new)d new, %(changed)d updated, %(same)d unchanged.",

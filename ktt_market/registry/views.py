@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -18,6 +13,7 @@ from ..core.access import officer_required
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import local_today
 from ..core.spreadsheets import SpreadsheetError, read_sheet
+from ..core.uploads import PendingUploads
 from ..extensions import db
 from . import importing, services
 from .access import officer_unit_or_404, province_scope, staff_role, staff_unit_or_404, visible_unit_or_404
@@ -56,9 +52,6 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 PER_PAGE = 50
 PREVIEW_CHANGES = 200
 PREVIEW_ERRORS = 500
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
-_IMPORT_KEY = "registry_import"
-_IMPORT_MAX_AGE = 24 * 3600
 
 
 @bp.app_context_processor
@@ -388,32 +381,15 @@ def reject(application_id: int):
 # ---------------------------------------------------------------- registry import
 
 
-def _import_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_FOLDER"]) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+_uploads = PendingUploads("imports")
 
 
-def _forget_old_imports(folder: Path) -> None:
-    # Uploads that were never confirmed or cancelled should not pile up.
-    cutoff = time.time() - _IMPORT_MAX_AGE
-    for old in folder.glob("*.bin"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _stored_import(token: str) -> Path:
-    """The file this user uploaded under `token`; 404 for anyone else's or a forgotten one."""
-    pending = session.get(_IMPORT_KEY) or {}
-    if not _TOKEN.match(token) or pending.get("token") != token or pending.get("user_id") != current_user.id:
+def _stored_import(token: str) -> tuple[bytes, str]:
+    """The file this officer uploaded under `token`, and its name; 404 for anyone else's or a forgotten one."""
+    stored = _uploads.load(token, user_id=current_user.id)
+    if stored is None:
         abort(404)
-    path = _import_dir() / f"{token}.bin"
-    if not path.is_file():
-        abort(404)
-    return path
+    return stored
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -427,30 +403,19 @@ def import_upload():
         except SpreadsheetError:
             form.file.errors = [_("This file cannot be read. Upload a UTF-8 CSV or an XLSX file.")]
         else:
-            folder = _import_dir()
-            _forget_old_imports(folder)
-            token = secrets.token_hex(16)
-            (folder / f"{token}.bin").write_bytes(data)
-            previous = (session.get(_IMPORT_KEY) or {}).get("token")
-            if previous and _TOKEN.match(previous):
-                (folder / f"{previous}.bin").unlink(missing_ok=True)
-            session[_IMPORT_KEY] = {
-                "token": token,
-                "user_id": current_user.id,
-                "filename": (form.file.data.filename or "")[:120],
-            }
+            token = _uploads.save(data, filename=form.file.data.filename or "", user_id=current_user.id)
             return redirect(url_for(".import_preview", token=token))
     return render_template(
         "registry/import.html", form=form, columns=importing.COLUMNS, scope=province_scope(current_user)
     ), _status_code()
 
 
-def _preview(token: str, plan: importing.ImportPlan, status: int = 200):
+def _preview(token: str, filename: str, plan: importing.ImportPlan, status: int = 200):
     return render_template(
         "registry/import_preview.html",
         token=token,
         plan=plan,
-        filename=(session.get(_IMPORT_KEY) or {}).get("filename", ""),
+        filename=filename,
         changes=plan.rows[:PREVIEW_CHANGES],
         errors=plan.errors[:PREVIEW_ERRORS],
         display=importing.display_value,
@@ -461,20 +426,20 @@ def _preview(token: str, plan: importing.ImportPlan, status: int = 200):
 @bp.get("/import/<token>")
 @officer_required
 def import_preview(token: str):
-    path = _stored_import(token)
-    plan = importing.plan_import(path.read_bytes(), actor=current_user)
-    return _preview(token, plan)
+    data, filename = _stored_import(token)
+    plan = importing.plan_import(data, actor=current_user)
+    return _preview(token, filename, plan)
 
 
 @bp.post("/import/<token>/confirm")
 @officer_required
 def import_confirm(token: str):
-    path = _stored_import(token)
+    data, filename = _stored_import(token)
     # The registry may have changed since the preview: plan again from the stored file.
-    plan = importing.plan_import(path.read_bytes(), actor=current_user)
+    plan = importing.plan_import(data, actor=current_user)
     if not plan.ok:
         flash(_("The file has errors; nothing was imported."), "error")
-        return _preview(token, plan, 422)
+        return _preview(token, filename, plan, 422)
     try:
         importing.apply_import(plan)
         db.session.commit()
@@ -482,8 +447,7 @@ def import_confirm(token: str):
         db.session.rollback()
         flash(_("The registry changed while you were importing. Check the preview again."), "error")
         return redirect(url_for(".import_preview", token=token))
-    path.unlink(missing_ok=True)
-    session.pop(_IMPORT_KEY, None)
+    _uploads.discard(token)
     flash(_("Import done: %(summary)s.", summary=plan.summary()), "success")
     return redirect(url_for(".index"))
 
@@ -491,8 +455,7 @@ def import_confirm(token: str):
 @bp.post("/import/<token>/cancel")
 @officer_required
 def import_cancel(token: str):
-    path = _stored_import(token)
-    path.unlink(missing_ok=True)
-    session.pop(_IMPORT_KEY, None)
+    _stored_import(token)
+    _uploads.discard(token)
     flash(_("The import was cancelled; nothing was written."), "info")
     return redirect(url_for(".import_upload"))

@@ -193,18 +193,3 @@ def test_a_file_with_too_many_rows_is_refused(svc, monkeypatch):
     monkeypatch.setattr(services, "MAX_IMPORT_ROWS", 2)
     plan = services.plan_import(svc.unit, GOOD)
     assert plan.errors == ["The file has more than 2 rows; split it into smaller files."]
-
-
-def test_uploads_are_bound_to_unit_and_user_and_expire(tmp_path, monkeypatch):
-    from ktt_market.members import uploads
-
-    token = uploads.save_upload(tmp_path, unit_id=1, user_id=2, data=b"abc")
-    assert uploads.load_upload(tmp_path, token, unit_id=1, user_id=2) == b"abc"
-    assert uploads.load_upload(tmp_path, token, unit_id=1, user_id=3) is None
-    assert uploads.load_upload(tmp_path, token, unit_id=9, user_id=2) is None
-    assert uploads.load_upload(tmp_path, "../../etc/passwd", unit_id=1, user_id=2) is None
-    real_time = uploads.time.time
-    monkeypatch.setattr(uploads.time, "time", lambda: real_time() + uploads.MAX_AGE_SECONDS + 1)
-    assert uploads.load_upload(tmp_path, token, unit_id=1, user_id=2) is None
-    uploads.discard_upload(tmp_path, token)
-    assert list((tmp_path / "member-imports").iterdir()) == []
