@@ -77,6 +77,7 @@ def database_url(db_backend, tmp_path_factory):
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     from flask_migrate import upgrade
+    from sqlalchemy import text
 
     from ktt_market import create_app
     from ktt_market.extensions import db
@@ -92,9 +93,15 @@ def app(database_url, tmp_path_factory):
     )
     with app.app_context():
         upgrade()
+        # Reference data the migrations seed (the category tree) survives the per-test cleaning.
+        app.config["TEST_SEEDED_CATEGORY_IDS"] = sorted(db.session.scalars(text("SELECT id FROM categories")))
+        db.session.remove()
     yield app
     with app.app_context():
         db.engine.dispose()  # close pooled connections before the server stops
+
+
+_SEEDED_TABLES = {"categories"}
 
 
 @pytest.fixture(autouse=True)
@@ -108,13 +115,15 @@ def _clean_tables(request):
 
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in db.metadata.sorted_tables]
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in _SEEDED_TABLES]
+        seeded = ",".join(str(i) for i in app.config["TEST_SEEDED_CATEGORY_IDS"]) or "0"
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
             else:
                 for name in reversed(tables):
                     conn.exec_driver_sql(f"DELETE FROM {name}")
+            conn.exec_driver_sql(f"DELETE FROM categories WHERE id NOT IN ({seeded})")
         limiter.reset()
 
 

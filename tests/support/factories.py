@@ -109,3 +109,36 @@ def login():
         return client
 
     return do
+
+
+@pytest.fixture
+def make_product(app):
+    """A published product of `unit` (category: the seeded "Trái cây" unless told)."""
+    from ktt_market.catalog.models import Product, SaleUnit
+    from ktt_market.core.text import fold
+    from ktt_market.extensions import db
+
+    def make(unit, **fields) -> Product:
+        n = next(_seq)
+        values = dict(
+            unit_id=unit.id,
+            category_id=2,
+            sku=f"SP{n:05d}",
+            name=f"Sản phẩm {n}",
+            sale_unit=SaleUnit.KG,
+            price_vnd=50_000,
+            stock=100,
+            published=True,
+            province_code=unit.province_code,
+        )
+        values.update(fields)
+        values.setdefault("search_text", fold(f"{values['name']} {unit.name}"))
+        with app.app_context():
+            product = Product(**values)
+            db.session.add(product)
+            db.session.commit()
+            db.session.refresh(product)
+            db.session.expunge(product)
+        return product
+
+    return make

@@ -1,0 +1,11 @@
+"""Orders area."""
+
+from flask import Flask
+
+from . import models  # noqa: F401  (registers the models)
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+
+    app.register_blueprint(bp)
