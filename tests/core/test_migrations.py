@@ -33,6 +33,7 @@ def _context_options(app) -> dict:
     options = dict(app.extensions["migrate"].configure_args)
     options.pop("process_revision_directives", None)
     options.setdefault("render_item", _env_function("render_item"))
+    options.setdefault("include_object", _env_function("include_object"))
     options.setdefault("compare_type", True)
     return options
 
