@@ -1,3 +1,236 @@
-from flask import Blueprint
+"""Public catalogue pages: home, categories, search, cooperative storefronts and product pages."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.routing import BuildError
+from wtforms import SearchField, SelectField, StringField
+from wtforms.validators import Optional
+
+from ..core import places
+from ..core.i18n import local_today
+from . import search
+from .models import Category, CertificationKind, Product, SaleUnit
 
 bp = Blueprint("catalog", __name__)
+
+SALE_UNIT_LABELS = {
+    SaleUnit.KG: _l("kg"),
+    SaleUnit.BOX: _l("box"),
+    SaleUnit.BOTTLE: _l("bottle"),
+    SaleUnit.BAG: _l("bag"),
+    SaleUnit.PIECE: _l("piece"),
+    SaleUnit.PACK: _l("pack"),
+    SaleUnit.JAR: _l("jar"),
+    SaleUnit.LITRE: _l("litre"),
+}
+CERTIFICATION_LABELS = {
+    CertificationKind.OCOP: _l("OCOP"),
+    CertificationKind.VIETGAP: _l("VietGAP"),
+    CertificationKind.ORGANIC: _l("Organic"),
+    CertificationKind.OTHER: _l("Other certificate"),
+}
+SORT_LABELS = {
+    search.Sort.RELEVANCE: _l("Most relevant"),
+    search.Sort.NEWEST: _l("Newest"),
+    search.Sort.PRICE_ASC: _l("Price: low to high"),
+    search.Sort.PRICE_DESC: _l("Price: high to low"),
+    search.Sort.RATING: _l("Best rated"),
+}
+
+
+class FilterForm(FlaskForm):
+    """The catalogue's filters, sent by GET so that results can be linked and work without JavaScript."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search products or cooperatives"), validators=[Optional()])
+    category = SelectField(_l("Product category"), validators=[Optional()])
+    province = SelectField(_l("Province"), validators=[Optional()])
+    cert = SelectField(_l("Certification"), validators=[Optional()])
+    min_price = StringField(_l("Price from (đồng)"), validators=[Optional()])
+    max_price = StringField(_l("Price up to (đồng)"), validators=[Optional()])
+    sort = SelectField(_l("Sort by"), validators=[Optional()])
+
+
+def _filter_form(filters: search.Filters, all_categories: list[Category]) -> FilterForm:
+    """Build the filter form showing the values in force (bad ones already dropped)."""
+    form = FilterForm(formdata=None)
+    locale = str(get_locale())
+    form.q.data = filters.q
+    form.category.choices = [("", _("All categories"))] + [
+        (c.slug, ("— " if c.parent_id else "") + c.name(locale)) for c in _tree_order(all_categories)
+    ]
+    form.category.data = filters.category.slug if filters.category else ""
+    form.province.choices = [("", _("All provinces"))] + [(str(code), n) for code, n in places.provinces().items()]
+    form.province.data = str(filters.province) if filters.province else ""
+    form.cert.choices = [("", _("Any"))] + [(k.value, CERTIFICATION_LABELS[k]) for k in search.FILTER_CERTIFICATIONS]
+    form.cert.data = filters.cert.value if filters.cert else ""
+    form.min_price.data = str(filters.min_price) if filters.min_price is not None else ""
+    form.max_price.data = str(filters.max_price) if filters.max_price is not None else ""
+    form.min_price.render_kw = form.max_price.render_kw = {"inputmode": "numeric"}
+    sorts = [s for s in search.Sort if s is not search.Sort.RELEVANCE or filters.words]
+    form.sort.choices = [(s.value, SORT_LABELS[s]) for s in sorts]
+    form.sort.data = filters.sort.value
+    return form
+
+
+def _tree_order(all_categories: list[Category]) -> list[Category]:
+    """Return top-level categories each followed by its children."""
+    children: dict[int | None, list[Category]] = {}
+    for c in all_categories:
+        children.setdefault(c.parent_id, []).append(c)
+    ordered = []
+    for top in children.get(None, []):
+        ordered.append(top)
+        ordered.extend(children.get(top.id, []))
+    return ordered
+
+
+def has_endpoint(name: str) -> bool:
+    """Whether the application has a view called `name` (areas built later hook in this way)."""
+    return name in current_app.view_functions
+
+
+def stock_state(product: Product) -> tuple[str, str]:
+    """Return (css class, words) for a product's stock: in stock, only a few left, or sold out."""
+    if product.stock <= 0:
+        return "bad", _("Sold out")
+    if product.stock <= product.low_stock_threshold:
+        return "warn", _("Only %(n)s left", n=product.stock)
+    return "ok", _("In stock")
+
+
+def rating_number(value: float | None) -> str:
+    """Format an average rating with one decimal, as the current language writes it (4,5 or 4.5)."""
+    return format_decimal(value or 0, format="0.0")
+
+
+# The batch's public page belongs to the traceability work; link to it once it exists.
+TRACE_ENDPOINTS = ("catalog_manage.trace", "catalog.trace")
+
+
+def trace_url(batch) -> str | None:
+    """Return the public traceability address of `batch`, or None while no such page exists."""
+    for endpoint in TRACE_ENDPOINTS:
+        if has_endpoint(endpoint):
+            try:
+                return url_for(endpoint, token=batch.public_token)
+            except BuildError:
+                return None
+    return None
+
+
+@bp.app_context_processor
+def _catalog_helpers() -> dict:
+    return {
+        "has_endpoint": has_endpoint,
+        "stock_state": stock_state,
+        "rating_number": rating_number,
+        "trace_url": trace_url,
+        "province_name": places.province_name,
+        "SALE_UNIT_LABELS": SALE_UNIT_LABELS,
+        "CERTIFICATION_LABELS": CERTIFICATION_LABELS,
+    }
+
+
+# ---------------------------------------------------------------- pages
+
+
+def home_page():
+    """Render the catalogue home: categories, featured and newest products, a search box."""
+    today = local_today()
+    all_categories = search.categories()
+    return render_template(
+        "catalog/home.html",
+        tree=_tree_order(all_categories),
+        featured=search.highlighted(today=today, featured=True),
+        newest=search.highlighted(today=today, featured=False),
+    )
+
+
+@bp.get("/search")
+def search_page():
+    all_categories = search.categories()
+    filters = search.parse_filters(request.args, all_categories=all_categories)
+    results = search.search_products(filters, today=local_today())
+    return render_template(
+        "catalog/search.html",
+        results=results,
+        filters=filters,
+        form=_filter_form(filters, all_categories),
+        args=filters.args(),
+    )
+
+
+@bp.get("/c/<slug>")
+def category(slug: str):
+    all_categories = search.categories()
+    found = next((c for c in all_categories if c.slug == slug), None)
+    if found is None:
+        abort(404)
+    args = {k: v for k, v in request.args.items() if k != "category"}
+    filters = search.parse_filters(args, all_categories=all_categories)
+    filters = replace(filters, category=found, category_ids=search.subtree_ids(found, all_categories))
+    results = search.search_products(filters, today=local_today())
+    children = [c for c in all_categories if c.parent_id == found.id]
+    return render_template(
+        "catalog/category.html",
+        category=found,
+        children=children,
+        results=results,
+        filters=filters,
+        form=_filter_form(filters, all_categories),
+        args={k: v for k, v in filters.args().items() if k != "category"},
+    )
+
+
+def _address(unit, *, street: bool) -> str:
+    street_part = unit.street if street else None
+    parts = (street_part, places.ward_name(unit.ward_code), places.province_name(unit.province_code))
+    return ", ".join(part for part in parts if part)
+
+
+@bp.get("/store/<int:unit_id>")
+def store(unit_id: int):
+    unit = search.storefront_unit(unit_id)
+    if unit is None:
+        abort(404)
+    args = {k: v for k, v in request.args.items() if k in ("sort", "page")}
+    filters = replace(search.parse_filters(args, all_categories=[]), unit_id=unit.id)
+    results = search.search_products(filters, today=local_today())
+    rating, rating_count = search.unit_rating(unit.id)
+    return render_template(
+        "catalog/store.html",
+        unit=unit,
+        results=results,
+        rating_value=rating,
+        rating_count=rating_count,
+        address=_address(unit, street=True),
+        sort_choices=[(s.value, SORT_LABELS[s]) for s in search.Sort if s is not search.Sort.RELEVANCE],
+        filters=filters,
+        args=filters.args(),
+    )
+
+
+@bp.get("/p/<int:product_id>")
+def product(product_id: int):
+    found = search.sellable_product(product_id)
+    if found is None:
+        abort(404)
+    today = local_today()
+    unit = found.unit
+    return render_template(
+        "catalog/product.html",
+        product=found,
+        unit=unit,
+        certifications=search.valid_certifications(found, today),
+        unit_place=_address(unit, street=False),
+    )

@@ -15,7 +15,10 @@ bp = Blueprint("core", __name__)
 
 @bp.get("/")
 def home():
-    return render_template("core/home.html")
+    # The catalogue is the home page; the catalogue area renders it.
+    from ..catalog.views import home_page
+
+    return home_page()
 
 
 @bp.post("/lang")
