@@ -1,0 +1,97 @@
+"""Orders forms. The ward choices depend on the province chosen first, so the view fills them in."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..catalog.models import SaleUnit
+from ..core.validators import VietnamesePhone
+from .cart import MAX_QUANTITY
+
+SALE_UNIT_LABELS = {
+    SaleUnit.KG: _l("kg"),
+    SaleUnit.BOX: _l("box"),
+    SaleUnit.BOTTLE: _l("bottle"),
+    SaleUnit.BAG: _l("bag"),
+    SaleUnit.PIECE: _l("piece"),
+    SaleUnit.PACK: _l("pack"),
+    SaleUnit.JAR: _l("jar"),
+    SaleUnit.LITRE: _l("litre"),
+}
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+class CartAddForm(FlaskForm):
+    product_id = IntegerField(_l("Product"), validators=[InputRequired(_l("Choose a product."))])
+    quantity = IntegerField(
+        _l("Quantity"),
+        default=1,
+        validators=[
+            InputRequired(_l("Enter a quantity.")),
+            NumberRange(min=1, max=MAX_QUANTITY, message=_l("Enter a quantity of at least 1.")),
+        ],
+    )
+
+
+class CartUpdateForm(FlaskForm):
+    product_id = IntegerField(_l("Product"), validators=[InputRequired(_l("Choose a product."))])
+    quantity = IntegerField(
+        _l("Quantity"),
+        validators=[
+            InputRequired(_l("Enter a quantity.")),
+            NumberRange(min=0, max=MAX_QUANTITY, message=_l("Enter a quantity of 0 or more.")),
+        ],
+    )
+
+
+class CartRemoveForm(FlaskForm):
+    product_id = IntegerField(_l("Product"), validators=[InputRequired(_l("Choose a product."))])
+
+
+class CheckoutForm(FlaskForm):
+    contact_name = StringField(
+        _l("Name of the person receiving the goods"), validators=[DataRequired(), Length(max=120)]
+    )
+    phone = StringField(_l("Phone"), validators=[DataRequired(), VietnamesePhone()])
+    ward_code = SelectField(_l("Ward or commune"), coerce=str, validators=[InputRequired()])
+    street = StringField(_l("House number and street, or hamlet"), validators=[DataRequired(), Length(max=255)])
+    note = TextAreaField(_l("Note for the cooperatives (optional)"), validators=[Optional(), Length(max=2000)])
+    payment_method = RadioField(_l("Payment"), coerce=str, validators=[InputRequired()])
+    idempotency_key = HiddenField()
+    expected_total = HiddenField()
+
+    def validate_ward_code(self, field):
+        if field.data and not field.data.isdigit():
+            raise ValidationError(_l("Choose a ward from the list."))
+
+    def validate_idempotency_key(self, field):
+        if not field.data or not _KEY.match(field.data):
+            raise ValidationError(_l("This checkout form has expired. Reload the page and try again."))
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Why are you cancelling? (optional)"), validators=[Optional(), Length(max=2000)])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason (the buyer sees it)"),
+        validators=[DataRequired(_l("Give a reason: the buyer will see it.")), Length(max=2000)],
+    )
+
+
+class ShipForm(FlaskForm):
+    carrier = StringField(_l("Carrier"), validators=[DataRequired(_l("Enter the carrier.")), Length(max=80)])
+    tracking_code = StringField(
+        _l("Tracking code"), validators=[DataRequired(_l("Enter the tracking code.")), Length(max=80)]
+    )
+
+
+class MoveForm(FlaskForm):
+    """A move with nothing to fill in (confirm, deliver): the CSRF token only."""
