@@ -83,4 +83,7 @@ def load_config(instance_path: Path) -> dict:
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         # Where uploads and generated files go.
         "UPLOAD_FOLDER": env.get("KTT_UPLOAD_FOLDER") or str(instance_path / "uploads"),
+        # Product photos: where they are kept ("local": UPLOAD_FOLDER/media) and the largest file accepted.
+        "KTT_STORAGE": env.get("KTT_STORAGE", "local"),
+        "KTT_MAX_IMAGE_BYTES": int(env.get("KTT_MAX_IMAGE_BYTES", 5 * 1024 * 1024)),
     }
