@@ -72,15 +72,17 @@ def _published_product_or_404(product_id: int) -> Product:
 # ---------------------------------------------------------------- the buyer
 
 
-def _line_form(line_id: int, formdata=None) -> ReviewForm:
+def _line_form(line_id: int, *, blank: bool = False) -> ReviewForm:
     # One form per line on one page: the prefix keeps field ids (and labels) unique.
-    return ReviewForm(formdata=formdata, prefix=f"line-{line_id}")
+    if blank:
+        return ReviewForm(formdata=None, prefix=f"line-{line_id}")
+    return ReviewForm(prefix=f"line-{line_id}")
 
 
 def _render_purchase(purchase: Purchase, *, failed: tuple[int, ReviewForm] | None = None, status: int = 200):
     orders = services.reviewable_orders(purchase, buyer=current_user)
     forms = {
-        line.id: _line_form(line.id, formdata=None)
+        line.id: _line_form(line.id, blank=True)
         for order, lines in orders
         if services.is_reviewable(order)
         for line, review in lines
@@ -118,7 +120,11 @@ def new_review(line_id: int):
             abort(404)
         except ServiceError as exc:
             db.session.rollback()
-            _add_error(form, exc, "text")
+            if exc.field:
+                _add_error(form, exc, "text")
+            else:
+                # Not about one field (already reviewed, not delivered): the line may show no form at all.
+                flash(exc.message, "error")
         else:
             db.session.commit()
             flash(_("Thank you, your review of %(name)s is published.", name=line.product_name), "success")
