@@ -29,6 +29,7 @@ from ..registry.models import (
     UnitKind,
     UnitStaff,
 )
+from .products import load_products
 
 DEMO_PASSWORD = "ktt-demo-2026"  # noqa: S105 (a published demo password, printed by the command)
 PROVINCE = 86  # Vĩnh Long, which took in Trà Vinh and Bến Tre on 1 July 2025
@@ -272,6 +273,10 @@ def load_demo() -> LoadReport:
         _ensure_platform_side(spec, unit, users, officer, report)
         if spec.register_size:
             _ensure_register(spec, unit, users.get(spec.owner or ""), report)
+    db.session.flush()
+    # The approved cooperatives' catalogue, added by each one's owner.
+    owners = {spec.code: users[spec.owner] for spec in UNITS if spec.status is PlatformStatus.APPROVED and spec.owner}
+    load_products(owners, report.created)
     db.session.flush()
     return report
 
