@@ -341,3 +341,13 @@ def test_hide_without_csrf_is_refused(app, client, login, reviewed, officer):
     response = client.post(f"/reviews/{reviewed}/hide", data={f"review-{reviewed}-reason": "x"})
     assert response.status_code == 400
     assert stored_reviews(app)[0][6] is False
+
+
+def test_review_text_is_escaped_and_keeps_its_lines(app, client, login, delivered, buyer, product):
+    login(client, buyer)
+    line = delivered.line_ids[0]
+    text = "<script>alert(1)</script>\nDòng hai"
+    assert post_form(client, f"/reviews/lines/{line}/new", review_form(line, text=text)).status_code == 302
+    html = client.get(f"/reviews/products/{product.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;<br>Dòng hai" in html
