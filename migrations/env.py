@@ -81,7 +81,12 @@ def include_object(obj, name, type_, reflected, compare_to):
 
     They are listed in migrations/versions/182b682efc03_product_search_index.py.
     """
-    migration_only = {"ix_products_search_trgm", "ix_products_published_price", "ix_products_published_rating"}
+    migration_only = {
+        "ix_products_search_trgm",
+        "ix_products_search_prefix",
+        "ix_products_published_price",
+        "ix_products_published_rating",
+    }
     return not (type_ == "index" and reflected and compare_to is None and name in migration_only)
 
 

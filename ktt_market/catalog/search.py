@@ -29,6 +29,8 @@ PER_PAGE = 24
 # Offset paging costs more the deeper it goes; nobody reads 100 pages, they refine the search.
 MAX_PAGES = 100
 COUNT_CAP = PER_PAGE * MAX_PAGES
+# Up to this many matches every one is scored by similarity; beyond, see _broad_relevance_page.
+RANK_ALL_LIMIT = 1000
 MAX_WORDS = 8
 MAX_QUERY_LENGTH = 100
 _WORD = re.compile(r"[^\W_]+")
@@ -198,13 +200,14 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _starts_with(phrase: str):
+    """Whether the product's name starts with the query: search_text begins with the name."""
+    return Product.search_text.like(f"{_escape_like(phrase)} %", escape="\\") | (Product.search_text == phrase)
+
+
 def _relevance(phrase: str):
     """Return a score: the name starting with the query first, then closeness of the whole text."""
-    escaped = _escape_like(phrase)
-    starts = case(
-        (Product.search_text.like(f"{escaped} %", escape="\\") | (Product.search_text == phrase), 1.0),
-        else_=0.0,
-    )
+    starts = case((_starts_with(phrase), 1.0), else_=0.0)
     if db.engine.dialect.name == "postgresql":
         return starts + func.similarity(Product.search_text, phrase)
     # SQLite: the phrase appearing whole and early, in a short text, scores higher.
@@ -265,10 +268,59 @@ def _page_items(stmt: Select, filters: Filters, page: int, per_page: int) -> lis
     return list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
 
 
+def _broad_relevance_page(stmt: Select, filters: Filters, page: int, per_page: int, *, today: dt.date) -> list[Product]:
+    """Rank a query with very many matches without scoring them all, so that it stays fast.
+
+    Names that start with the query come first (alphabetically), then the other matches, newest
+    first. Both orders are read from indexes (ix_products_search_prefix, the primary key) and stop
+    after one page; scoring tens of thousands of matches by similarity would not.
+    """
+    phrase = " ".join(filters.words)
+    wanted = page * per_page
+    ids_query = stmt.with_only_columns(Product.id)
+    # A name starting with the phrase: a range of the C-collated index (the phrase implies every word).
+    in_c = Product.search_text.collate("C")
+    first = list(
+        db.session.scalars(
+            filtered(replace(filters, q=""), today=today)
+            .with_only_columns(Product.id)
+            .where(in_c >= f"{phrase} ", in_c < f"{phrase}!")
+            .order_by(in_c, Product.id)
+            .limit(wanted)
+        )
+    )
+    rest = []
+    if len(first) < wanted:
+        rest = list(
+            db.session.scalars(
+                ids_query.where(~_starts_with(phrase)).order_by(Product.id.desc()).limit(wanted - len(first))
+            )
+        )
+    ids = (first + rest)[(page - 1) * per_page : wanted]
+    if not ids:
+        return []
+    loaded = {
+        p.id: p
+        for p in db.session.scalars(
+            sellable().where(Product.id.in_(ids)).options(contains_eager(Product.unit), selectinload(Product.images))
+        )
+    }
+    return [loaded[i] for i in ids if i in loaded]
+
+
 def search_products(filters: Filters, *, today: dt.date, per_page: int = PER_PAGE) -> ResultPage:
     """Return one page of the products matching `filters`, with the number of matches."""
     stmt = filtered(filters, today=today)
     page = max(1, min(filters.page, MAX_PAGES))
+    if filters.sort is Sort.RELEVANCE and filters.words and db.engine.dialect.name == "postgresql":
+        # Count first: it decides whether every match can be scored in time.
+        total, capped = _count(stmt)
+        page = max(1, min(page, math.ceil(total / per_page)))
+        if total > RANK_ALL_LIMIT:
+            items = _broad_relevance_page(stmt, filters, page, per_page, today=today)
+        else:
+            items = _page_items(stmt, filters, page, per_page)
+        return ResultPage(items=items, page=page, total=total, capped=capped, per_page=per_page, filters=filters)
     items = _page_items(stmt, filters, page, per_page)
     if len(items) < per_page and (items or page == 1):
         # The last page: the total is known without counting.
