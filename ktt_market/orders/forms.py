@@ -10,6 +10,7 @@ from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog.models import SaleUnit
+from ..core import places
 from ..core.validators import VietnamesePhone
 from .cart import MAX_QUANTITY
 
@@ -66,9 +67,17 @@ class CheckoutForm(FlaskForm):
     idempotency_key = HiddenField()
     expected_total = HiddenField()
 
+    province_code: int | None = None  # set by the view from the province step
+
     def validate_ward_code(self, field):
-        if field.data and not field.data.isdigit():
+        if not field.data:
+            return
+        if not field.data.isdigit() or not places.is_ward(int(field.data)):
             raise ValidationError(_l("Choose a ward from the list."))
+        if self.province_code is not None and places.ward_province(int(field.data)) != self.province_code:
+            raise ValidationError(
+                _l("This ward is not in %(province)s.", province=places.province_name(self.province_code))
+            )
 
     def validate_idempotency_key(self, field):
         if not field.data or not _KEY.match(field.data):

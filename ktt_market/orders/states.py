@@ -119,6 +119,13 @@ def transition(
         )
     who = parties(order, actor) & allowed
     if not who:
+        if to is S.CANCELLED and Party.BUYER in parties(order, actor):
+            raise PermissionDenied(
+                _(
+                    "This order is “%(status)s”: it can no longer be cancelled. Contact the cooperative.",
+                    status=STATUS_LABELS[current],
+                )
+            )
         raise PermissionDenied(_("You may not make this change to the order."))
     reason = nfc(reason) or None
     if to is S.CANCELLED and who == {Party.STAFF} and not reason:

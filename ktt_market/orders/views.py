@@ -192,6 +192,7 @@ def checkout():
     if province is not None and not places.is_province(province):
         province = None
     form = CheckoutForm()
+    form.province_code = province
     form.ward_code.choices = ward_choices(province, _("Choose a ward or commune"))
     # The service says which ward is wrong and why; the list's own "Not a valid choice" would not.
     form.ward_code.validate_choice = False
@@ -233,6 +234,10 @@ def checkout():
                     return redirect(url_for(".purchase", number=done.number))
                 except ServiceError as exc:
                     db.session.rollback()
+                    done = purchase_by_key(key)
+                    if done is not None and done.buyer_id == current_user.id:
+                        # The twin request won while this one read the cart: it found it empty.
+                        return redirect(url_for(".purchase", number=done.number))
                     _field_error(form, exc)
                 else:
                     return _after_checkout(purchase)
