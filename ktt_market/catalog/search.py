@@ -117,8 +117,11 @@ def query_words(q: str) -> list[str]:
     return _WORD.findall(fold(q[:MAX_QUERY_LENGTH]))[:MAX_WORDS]
 
 
-def _positive_int(value: str | None, limit: int = 10**12) -> int | None:
-    value = (value or "").strip().replace(".", "").replace(",", "")
+def _positive_int(value: str | None, limit: int = 10**12, *, grouped: bool = False) -> int | None:
+    """Read a whole number; `grouped` accepts thousands separators ("150.000")."""
+    value = (value or "").strip()
+    if grouped:
+        value = value.replace(".", "").replace(",", "")
     if not value.isascii() or not value.isdigit():
         return None
     number = int(value)
@@ -157,8 +160,8 @@ def parse_filters(args: Mapping[str, str], *, all_categories: list[Category] | N
     if province is not None and not places.is_province(province):
         province = None
     cert = next((k for k in FILTER_CERTIFICATIONS if k.value == args.get("cert")), None)
-    min_price = _positive_int(args.get("min_price"))
-    max_price = _positive_int(args.get("max_price"))
+    min_price = _positive_int(args.get("min_price"), grouped=True)
+    max_price = _positive_int(args.get("max_price"), grouped=True)
     if min_price is not None and max_price is not None and min_price > max_price:
         min_price, max_price = max_price, min_price
     words = query_words(q)
@@ -293,7 +296,9 @@ def _broad_relevance_page(stmt: Select, filters: Filters, page: int, per_page: i
     if len(first) < wanted:
         rest = list(
             db.session.scalars(
-                ids_query.where(~_starts_with(phrase)).order_by(Product.id.desc()).limit(wanted - len(first))
+                ids_query.where(~Product.search_text.like(f"{phrase} %"))
+                .order_by(Product.id.desc())
+                .limit(wanted - len(first))
             )
         )
     ids = (first + rest)[(page - 1) * per_page : wanted]
