@@ -87,7 +87,8 @@ def _current_cart(*, create: bool = False) -> Cart | None:
 
 def merge_visitor_cart(sender, user, **extra) -> None:
     """On login, move the visitor's cart into the user's (flask_login's user_logged_in signal)."""
-    token = session.pop(CART_KEY, None)
+    # The token stays in the session: its cart is gone once merged, and logging out clears the session.
+    token = session.get(CART_KEY)
     if not token:
         return
     try:
