@@ -9,21 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..catalog.models import SaleUnit
+from ..catalog.forms import SALE_UNIT_LABELS  # noqa: F401  (one set of labels, the catalogue's)
 from ..core import places
 from ..core.validators import VietnamesePhone
 from .cart import MAX_QUANTITY
-
-SALE_UNIT_LABELS = {
-    SaleUnit.KG: _l("kg"),
-    SaleUnit.BOX: _l("box"),
-    SaleUnit.BOTTLE: _l("bottle"),
-    SaleUnit.BAG: _l("bag"),
-    SaleUnit.PIECE: _l("piece"),
-    SaleUnit.PACK: _l("pack"),
-    SaleUnit.JAR: _l("jar"),
-    SaleUnit.LITRE: _l("litre"),
-}
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
