@@ -34,6 +34,9 @@ RANK_ALL_LIMIT = 1000
 MAX_WORDS = 8
 MAX_QUERY_LENGTH = 100
 _WORD = re.compile(r"[^\W_]+")
+# Words in nearly every seller's name ("Hợp tác xã ..."): they narrow nothing, and matching them
+# would make the index read a posting list as long as the catalogue.
+_GENERIC_WORDS = (("hop", "tac", "xa"), ("htx",))
 
 
 class Sort(enum.StrEnum):
@@ -114,7 +117,16 @@ class ResultPage:
 
 def query_words(q: str) -> list[str]:
     """Split a search into folded words: "Cà phê, SỮA" -> ["ca", "phe", "sua"]."""
-    return _WORD.findall(fold(q[:MAX_QUERY_LENGTH]))[:MAX_WORDS]
+    words = _WORD.findall(fold(q[:MAX_QUERY_LENGTH]))
+    kept, i = [], 0
+    while i < len(words):
+        generic = next((g for g in _GENERIC_WORDS if tuple(words[i : i + len(g)]) == g), None)
+        if generic:
+            i += len(generic)
+        else:
+            kept.append(words[i])
+            i += 1
+    return kept[:MAX_WORDS]
 
 
 def _positive_int(value: str | None, limit: int = 10**12, *, grouped: bool = False) -> int | None:
@@ -383,7 +395,3 @@ def unit_rating(unit_id: int) -> tuple[float | None, int]:
 def valid_certifications(product: Product, today: dt.date) -> list[Certification]:
     """Return the product's certificates valid today (an expired one stops showing on its own)."""
     return [c for c in product.certifications if c.is_valid_on(today)]
-
-
-def with_page(filters: Filters, page: int) -> Filters:
-    return replace(filters, page=page)

@@ -113,19 +113,15 @@ def rating_number(value: float | None) -> str:
     return format_decimal(value or 0, format="0.0")
 
 
-# The batch's public page belongs to the traceability work; link to it once it exists.
-TRACE_ENDPOINTS = ("catalog_manage.trace", "catalog.trace")
-
-
-def trace_url(batch) -> str | None:
+def batch_trace_url(batch) -> str | None:
     """Return the public traceability address of `batch`, or None while no such page exists."""
-    for endpoint in TRACE_ENDPOINTS:
-        if has_endpoint(endpoint):
-            try:
-                return url_for(endpoint, token=batch.public_token)
-            except BuildError:
-                return None
-    return None
+    # The page belongs to the traceability work (catalog/traceability.py); link to it only if it is there.
+    if not has_endpoint("trace.page"):
+        return None
+    try:
+        return url_for("trace.page", public_token=batch.public_token)
+    except BuildError:
+        return None
 
 
 @bp.app_context_processor
@@ -134,7 +130,7 @@ def _catalog_helpers() -> dict:
         "has_endpoint": has_endpoint,
         "stock_state": stock_state,
         "rating_number": rating_number,
-        "trace_url": trace_url,
+        "batch_trace_url": batch_trace_url,
         "province_name": places.province_name,
         "SALE_UNIT_LABELS": SALE_UNIT_LABELS,
         "CERTIFICATION_LABELS": CERTIFICATION_LABELS,

@@ -229,3 +229,26 @@ def test_unpublished_product_page_is_404(client, unit, make_product):
 
     assert client.get(f"/p/{product.id}").status_code == 404
     assert client.get("/p/999999").status_code == 404
+
+
+def test_product_page_links_its_batches_traceability_pages(app, en, unit, make_product):
+    from ktt_market.catalog.models import Batch
+    from ktt_market.extensions import db
+
+    product = make_product(unit, name="Mật ong hoa nhãn")
+    with app.app_context():
+        db.session.add(
+            Batch(product_id=product.id, code="LO-2025-07", produced_on=dt.date(2025, 7, 1), public_token="t0k3n")
+        )
+        db.session.commit()
+
+    html = page(en.get(f"/p/{product.id}"))
+
+    if "trace.page" in app.view_functions:
+        from flask import url_for
+
+        with app.test_request_context():
+            link = url_for("trace.page", public_token="t0k3n")
+        assert f'href="{link}"' in html and "LO-2025-07" in html and "01/07/2025" in html
+    else:
+        assert "LO-2025-07" not in html

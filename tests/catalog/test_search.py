@@ -76,6 +76,7 @@ def test_cooperative_names_are_searched_too(client, make_unit, make_product):
 
     assert names(client.get("/search?q=my+khanh")) == ["Sầu riêng Ri6"]
     assert names(client.get("/search?q=MỸ KHÁNH sầu riêng")) == ["Sầu riêng Ri6"]
+    assert names(client.get("/search?q=HTX Mỹ Khánh")) == ["Sầu riêng Ri6"]
 
 
 def test_every_word_must_match(client, unit, make_product):
@@ -271,6 +272,9 @@ def test_query_words_are_folded_and_split(ctx):
     assert query_words("Cà phê, SỮA đá!") == ["ca", "phe", "sua", "da"]
     assert query_words("Đặc sản  Đồng Tháp") == ["dac", "san", "dong", "thap"]
     assert query_words("%_'\"") == []
+    # "Hợp tác xã" (or HTX) is in nearly every seller's name: it narrows nothing.
+    assert query_words("HTX Mỹ Khánh") == query_words("Hợp tác xã Mỹ Khánh") == ["my", "khanh"]
+    assert query_words("tác xã hợp") == ["tac", "xa", "hop"]
 
 
 @pytest.mark.postgres_only
