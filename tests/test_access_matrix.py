@@ -27,23 +27,60 @@ PUBLIC = {
     "accounts.register",
     "accounts.reset_request",
     "accounts.reset_password",
+    # the shop window: visitors browse, search, fill a cart and check traceability
+    "catalog.search_page",
+    "catalog.category",
+    "catalog.store",
+    "catalog.product",
+    "reviews.product",
+    "orders.cart",
+    "orders.cart_add",
+    "orders.cart_update",
+    "orders.cart_remove",
+    "media.file",
+    "trace.page",
+    "trace.qr",
+}
+
+# Routes open to every logged-in user on any object they can see (a report is a request to the officers).
+OPEN_TO_USERS = {"reviews.report"}
+
+# URL arguments that name something belonging to unit A or its buyer.
+OBJECT_ARGUMENTS = {
+    "unit_id",
+    "member_id",
+    "application_id",
+    "product_id",
+    "image_id",
+    "certification_id",
+    "batch_id",
+    "order_id",
+    "number",
+    "line_id",
+    "review_id",
 }
 
 DENIED = {403, 404}
 
 
 @pytest.fixture
-def world(app, make_user, make_unit, make_staff):
-    """Unit A (Vĩnh Long) with a member, an application and its owner; and outsiders."""
+def world(app, make_user, make_unit, make_staff, make_product, make_order):
+    """Unit A (Vĩnh Long) with its owner, a member, an application, a product (image, certificate, batch), an
+    order by a customer with a review; and outsiders."""
     from ktt_market.accounts.models import Role
+    from ktt_market.catalog.models import Batch, Certification, CertificationKind, ProductImage
     from ktt_market.extensions import db
     from ktt_market.members.models import CapitalEntry, CapitalEntryKind, Member
+    from ktt_market.orders.models import Review
     from ktt_market.registry.models import ApplicationKind, UnitApplication
 
     unit_a = make_unit(name="HTX A")
     unit_b = make_unit(name="HTX B")  # same province, other staff
     owner_a = make_staff(unit_a)
     applicant = make_user()
+    customer = make_user()  # unit A's buyer
+    product = make_product(unit_a, name="Bưởi da xanh")
+    bought = make_order(unit_a, customer, [(product, 2)])
     with app.app_context():
         member = Member(unit_id=unit_a.id, code="TV0001", full_name="Nguyễn Văn A", joined_on=dt.date(2021, 1, 1))
         db.session.add(member)
@@ -58,7 +95,27 @@ def world(app, make_user, make_unit, make_staff):
             )
         )
         application = UnitApplication(unit_id=unit_a.id, applicant_id=applicant.id, kind=ApplicationKind.CLAIM)
-        db.session.add(application)
+        image = ProductImage(
+            product_id=product.id, key="a" * 32 + ".webp", thumb_key="b" * 32 + ".webp", width=10, height=10
+        )
+        certification = Certification(
+            product_id=product.id,
+            kind=CertificationKind.VIETGAP,
+            number="VG-1",
+            issued_on=dt.date(2026, 1, 1),
+            valid_until=dt.date(2027, 12, 31),
+        )
+        batch = Batch(product_id=product.id, code="L1", produced_on=dt.date(2026, 10, 1), public_token="t" * 22)
+        review = Review(
+            order_line_id=bought.line_ids[0],
+            product_id=product.id,
+            unit_id=unit_a.id,
+            buyer_id=customer.id,
+            product_rating=5,
+            unit_rating=5,
+            text="Ngon",
+        )
+        db.session.add_all([application, image, certification, batch, review])
         db.session.commit()
         ids = {
             "unit_id": unit_a.id,
@@ -66,6 +123,18 @@ def world(app, make_user, make_unit, make_staff):
             "application_id": application.id,
             "user_id": owner_a.id,
             "token": "0" * 32,
+            "product_id": product.id,
+            "image_id": image.id,
+            "certification_id": certification.id,
+            "batch_id": batch.id,
+            "public_token": batch.public_token,
+            "key": image.key,
+            "order_id": bought.order_id,
+            "number": bought.number,
+            "line_id": bought.line_ids[0],
+            "review_id": review.id,
+            "slug": "trai-cay",
+            "by": "week",
         }
     return {
         "ids": ids,
@@ -119,7 +188,7 @@ def test_outsiders_cannot_reach_another_units_objects(app, client, world, login,
     before = _fingerprint(app)
     failures, checked = [], 0
     for rule in _routes(app):
-        if not set(rule.arguments) & {"unit_id", "member_id", "application_id"}:
+        if rule.endpoint in OPEN_TO_USERS or not set(rule.arguments) & OBJECT_ARGUMENTS:
             continue
         url = _url(rule, world["ids"])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

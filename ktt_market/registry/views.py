@@ -152,6 +152,7 @@ def index():
 def unit(unit_id: int):
     unit = visible_unit_or_404(unit_id, current_user)
     fields = services.editable_fields(unit, current_user)
+    role = staff_role(current_user, unit.id)
     return render_template(
         "registry/unit.html",
         unit=unit,
@@ -160,7 +161,8 @@ def unit(unit_id: int):
         applications=services.applications_of_unit(unit),
         members=services.members_shown(unit),
         can_edit=bool(fields),
-        is_owner=staff_role(current_user, unit.id) is StaffRole.OWNER,
+        is_staff=role is not None,
+        is_owner=role is StaffRole.OWNER,
     )
 
 

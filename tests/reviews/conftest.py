@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-from types import SimpleNamespace
-
 import pytest
 
 from ktt_market.core import places
@@ -12,8 +9,6 @@ from ktt_market.core import places
 PROVINCE = 86  # Vĩnh Long: the factory's units are here
 OTHER_PROVINCE = 79  # Thành phố Hồ Chí Minh
 FAR_WARD = next(iter(places.wards_of(OTHER_PROVINCE)))
-
-_numbers = itertools.count(1)
 
 
 @pytest.fixture
@@ -38,61 +33,6 @@ def _english_services(request):
     request.getfixturevalue("ctx")
     with force_locale("en"):
         yield
-
-
-@pytest.fixture
-def make_order(app):
-    """A purchase with one order of `unit` for `buyer`, committed; lines are (product, quantity) pairs."""
-    from ktt_market.extensions import db
-    from ktt_market.orders.models import Order, OrderLine, OrderStatus, PaymentMethod, Purchase
-
-    def make(unit, buyer, lines, status=OrderStatus.DELIVERED, placed_at=None, number=None):
-        n = next(_numbers)
-        with app.app_context():
-            subtotal = sum(p.price_vnd * q for p, q in lines)
-            purchase = Purchase(
-                number=number or f"KTT-T{n:05d}",
-                buyer_id=buyer.id,
-                idempotency_key=f"test-{n}-{id(lines)}",
-                contact_name="Nguyễn Văn An",
-                phone="0912345678",
-                province_code=86,
-                ward_code=29242,
-                street="1 Nguyễn Đáng",
-                payment_method=PaymentMethod.COD,
-                total_vnd=subtotal,
-            )
-            db.session.add(purchase)
-            db.session.flush()
-            order = Order(purchase_id=purchase.id, unit_id=unit.id, status=status, subtotal_vnd=subtotal)
-            if placed_at is not None:
-                order.placed_at = placed_at
-            db.session.add(order)
-            db.session.flush()
-            order_lines = [
-                OrderLine(
-                    order_id=order.id,
-                    product_id=p.id,
-                    product_name=p.name,
-                    sale_unit=str(p.sale_unit),
-                    unit_price_vnd=p.price_vnd,
-                    quantity=q,
-                    line_total_vnd=p.price_vnd * q,
-                )
-                for p, q in lines
-            ]
-            db.session.add_all(order_lines)
-            db.session.commit()
-            result = SimpleNamespace(
-                purchase_id=purchase.id,
-                number=purchase.number,
-                order_id=order.id,
-                line_ids=[line.id for line in order_lines],
-            )
-            db.session.remove()
-        return result
-
-    return make
 
 
 @pytest.fixture

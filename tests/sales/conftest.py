@@ -7,7 +7,6 @@ import pytest
 from tests.reviews import conftest as _reviews
 
 # The reviews area's fixtures: orders built from the models, users and services in English.
-make_order = _reviews.make_order
 make_user = _reviews.make_user
 _english_services = _reviews._english_services
 
