@@ -67,7 +67,7 @@ class ProductForm(FlaskForm):
         validators=[Optional(), Length(max=40)],
         filters=[lambda v: v.strip() if v else v],
     )
-    category_id = SelectField(_l("Category"), validators=[InputRequired()])
+    category_id = SelectField(_l("Product category"), validators=[InputRequired()])
     sale_unit = SelectField(
         _l("Unit of sale"),
         choices=_options((u.value, label) for u, label in SALE_UNIT_LABELS.items()),

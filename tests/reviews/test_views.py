@@ -203,7 +203,9 @@ def test_product_partial_renders_for_the_product_page(app, reviewed, product):
     from ktt_market.extensions import db
     from ktt_market.reviews.services import product_reviews
 
-    with app.test_request_context():
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
         p = db.session.get(Product, product.id)
         html = render_template("reviews/_product_reviews.html", product=p, reviews=product_reviews(p.id).items)
         db.session.remove()
