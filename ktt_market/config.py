@@ -48,7 +48,10 @@ def load_config(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before each use: it is a round trip on every request. A connection the server
+        # dropped fails one request, after which SQLAlchemy throws the whole pool away; idle ones
+        # are renewed before a firewall or the server would time them out.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool("KTT_DB_PRE_PING"), "pool_recycle": 1800},
         "REDIS_URL": redis_url,
         # Sessions: HttpOnly and Lax always, Secure once served over HTTPS.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -81,6 +84,8 @@ def load_config(instance_path: Path) -> dict:
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # Public listing pages kept per worker for anonymous visitors (0 turns it off); see core/pagecache.py.
+        "KTT_PAGE_CACHE_SECONDS": float(env.get("KTT_PAGE_CACHE_SECONDS", 5)),
         # Where uploads and generated files go.
         "UPLOAD_FOLDER": env.get("KTT_UPLOAD_FOLDER") or str(instance_path / "uploads"),
         # Product photos: where they are kept ("local": UPLOAD_FOLDER/media) and the largest file accepted.

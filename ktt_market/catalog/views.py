@@ -15,6 +15,7 @@ from wtforms.validators import Optional
 
 from ..core import places
 from ..core.i18n import local_today
+from ..core.pagecache import anonymous_page_cache
 from . import search
 from .models import Category, CertificationKind, Product, SaleUnit
 
@@ -153,6 +154,7 @@ def home_page():
 
 
 @bp.get("/search")
+@anonymous_page_cache
 def search_page():
     all_categories = search.categories()
     filters = search.parse_filters(request.args, all_categories=all_categories)
@@ -167,6 +169,7 @@ def search_page():
 
 
 @bp.get("/c/<slug>")
+@anonymous_page_cache
 def category(slug: str):
     all_categories = search.categories()
     found = next((c for c in all_categories if c.slug == slug), None)
@@ -195,6 +198,7 @@ def _address(unit, *, street: bool) -> str:
 
 
 @bp.get("/store/<int:unit_id>")
+@anonymous_page_cache
 def store(unit_id: int):
     unit = search.storefront_unit(unit_id)
     if unit is None:

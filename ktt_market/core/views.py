@@ -9,11 +9,13 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from ..extensions import db
+from .pagecache import anonymous_page_cache
 
 bp = Blueprint("core", __name__)
 
 
 @bp.get("/")
+@anonymous_page_cache
 def home():
     # The catalogue is the home page; the catalogue area renders it.
     from ..catalog.views import home_page
