@@ -51,7 +51,7 @@ def load_config(instance_path: Path) -> dict:
         # No ping before each use: it is a round trip on every request. A connection the server
         # dropped fails one request, after which SQLAlchemy throws the whole pool away; idle ones
         # are renewed before a firewall or the server would time them out.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool("KTT_DB_PRE_PING"), "pool_recycle": 1800},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool("KTT_DB_PRE_PING", True), "pool_recycle": 1800},
         "REDIS_URL": redis_url,
         # Sessions: HttpOnly and Lax always, Secure once served over HTTPS.
         "SESSION_COOKIE_HTTPONLY": True,

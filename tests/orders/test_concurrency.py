@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -52,7 +53,7 @@ def test_twenty_buyers_five_units_exactly_five_sold(app, make_user, make_unit, m
         fill_cart(buyer, {product: 1})
 
     def buy(i: int, barrier: threading.Barrier) -> str:
-        with app.app_context(), app.test_request_context():
+        with app.app_context(), app.test_request_context(), force_locale("en"):
             try:
                 actor = db.session.get(User, buyers[i].id)
                 cart = cart_for_user(actor.id)
@@ -88,7 +89,7 @@ def test_two_products_locked_in_one_order_never_deadlock(app, make_user, make_un
         fill_cart(buyer, {first: 1, second: 1} if i % 2 else {second: 1, first: 1})
 
     def buy(i: int, barrier: threading.Barrier) -> str:
-        with app.app_context(), app.test_request_context():
+        with app.app_context(), app.test_request_context(), force_locale("en"):
             try:
                 actor = db.session.get(User, buyers[i].id)
                 cart = cart_for_user(actor.id)
@@ -118,7 +119,7 @@ def test_the_same_form_sent_twice_at_once_makes_one_purchase(app, make_user, mak
     key = new_idempotency_key()
 
     def submit(i: int, barrier: threading.Barrier) -> str:
-        with app.app_context(), app.test_request_context():
+        with app.app_context(), app.test_request_context(), force_locale("en"):
             try:
                 actor = db.session.get(User, buyer.id)
                 cart = cart_for_user(actor.id)
@@ -155,7 +156,7 @@ def test_concurrent_cancel_and_reject_return_stock_once(app, placed_order, buyer
     actors = [buyer, staff_a] * 3
 
     def cancel(i: int, barrier: threading.Barrier) -> str:
-        with app.app_context(), app.test_request_context():
+        with app.app_context(), app.test_request_context(), force_locale("en"):
             try:
                 actor = db.session.get(User, actors[i].id)
                 order = db.session.get(Order, placed_order)
