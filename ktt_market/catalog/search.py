@@ -379,19 +379,6 @@ def storefront_unit(unit_id: int) -> Unit | None:
     return unit if unit is not None and unit.can_sell else None
 
 
-def unit_rating(unit_id: int) -> tuple[float | None, int]:
-    """Return the average rating over a unit's published products, weighted by their counts."""
-    weighted, count = db.session.execute(
-        select(
-            func.sum(Product.rating_avg * Product.rating_count),
-            func.coalesce(func.sum(Product.rating_count), 0),
-        ).where(Product.unit_id == unit_id, Product.published, Product.rating_count > 0)
-    ).one()
-    if not count:
-        return None, 0
-    return float(weighted) / int(count), int(count)
-
-
 def valid_certifications(product: Product, today: dt.date) -> list[Certification]:
     """Return the product's certificates valid today (an expired one stops showing on its own)."""
     return [c for c in product.certifications if c.is_valid_on(today)]

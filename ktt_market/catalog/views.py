@@ -16,8 +16,11 @@ from wtforms.validators import Optional
 from ..core import places
 from ..core.i18n import local_today
 from ..core.pagecache import anonymous_page_cache
+from ..reviews.services import product_reviews, unit_rating
 from . import search
 from .models import Category, CertificationKind, Product, SaleUnit
+
+REVIEWS_ON_PAGE = 5
 
 bp = Blueprint("catalog", __name__)
 
@@ -206,7 +209,8 @@ def store(unit_id: int):
     args = {k: v for k, v in request.args.items() if k in ("sort", "page")}
     filters = replace(search.parse_filters(args, all_categories=[]), unit_id=unit.id)
     results = search.search_products(filters, today=local_today())
-    rating, rating_count = search.unit_rating(unit.id)
+    # The cooperative's own rating, as buyers gave it in their reviews.
+    rating, rating_count = unit_rating(unit.id)
     return render_template(
         "catalog/store.html",
         unit=unit,
@@ -232,5 +236,6 @@ def product(product_id: int):
         product=found,
         unit=unit,
         certifications=search.valid_certifications(found, today),
+        reviews=product_reviews(found.id, page=1, per_page=REVIEWS_ON_PAGE).items,
         unit_place=_address(unit, street=False),
     )

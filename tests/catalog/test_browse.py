@@ -107,17 +107,38 @@ def test_unknown_category_is_404(client):
 # ---------------------------------------------------------------- storefronts
 
 
-def test_storefront_shows_address_products_and_rating(en, unit, make_product):
-    make_product(unit, name="Bưởi da xanh", rating_avg=5.0, rating_count=3)
-    make_product(unit, name="Bưởi năm roi", rating_avg=4.0, rating_count=1)
-    make_product(unit, name="Bưởi chưa đăng", published=False, rating_avg=1.0, rating_count=50)
+def test_storefront_shows_address_products_and_rating(app, en, unit, make_product, make_user, make_order):
+    from ktt_market.core.models import utcnow
+    from ktt_market.extensions import db
+    from ktt_market.orders.models import Review
+
+    pomelo = make_product(unit, name="Bưởi da xanh")
+    make_product(unit, name="Bưởi năm roi")
+    make_product(unit, name="Bưởi chưa đăng", published=False)
+    # Buyers rate the cooperative itself in each review; a hidden review does not count.
+    with app.app_context():
+        for unit_rating, hidden in ((5, False), (5, False), (5, False), (3, False), (1, True)):
+            buyer = make_user()
+            bought = make_order(unit, buyer, [(pomelo, 1)])
+            db.session.add(
+                Review(
+                    order_line_id=bought.line_ids[0],
+                    product_id=pomelo.id,
+                    unit_id=unit.id,
+                    buyer_id=buyer.id,
+                    product_rating=4,
+                    unit_rating=unit_rating,
+                    hidden_at=utcnow() if hidden else None,
+                )
+            )
+        db.session.commit()
 
     html = page(en.get(f"/store/{unit.id}"))
 
     assert "<h1>Hợp tác xã Bưởi Tân Triều</h1>" in html
     assert "Ấp Bình Hòa" in html and "Vĩnh Long" in html
     assert "Bưởi da xanh" in html and "Bưởi năm roi" in html and "Bưởi chưa đăng" not in html
-    assert "★ 4.8" in html and "4 reviews" in html  # (5×3 + 4×1) / 4 over published products
+    assert "★ 4.5" in html and "4 reviews" in html  # (5×3 + 3) / 4 visible reviews of the cooperative
 
 
 @pytest.mark.parametrize(
@@ -252,3 +273,34 @@ def test_product_page_links_its_batches_traceability_pages(app, en, unit, make_p
         assert f'href="{link}"' in html and "LO-2025-07" in html and "01/07/2025" in html
     else:
         assert "LO-2025-07" not in html
+
+
+def test_product_page_shows_visible_reviews_with_replies(app, en, unit, make_product, make_user, make_order):
+    from ktt_market.core.models import utcnow
+    from ktt_market.extensions import db
+    from ktt_market.orders.models import Review
+
+    pomelo = make_product(unit, name="Bưởi da xanh", rating_avg=5.0, rating_count=1)
+    with app.app_context():
+        for text, hidden in (("Múi mọng, rất ngọt", False), ("Nội dung đã bị ẩn", True)):
+            buyer = make_user()
+            bought = make_order(unit, buyer, [(pomelo, 1)])
+            db.session.add(
+                Review(
+                    order_line_id=bought.line_ids[0],
+                    product_id=pomelo.id,
+                    unit_id=unit.id,
+                    buyer_id=buyer.id,
+                    product_rating=5,
+                    unit_rating=5,
+                    text=text,
+                    reply="Cảm ơn anh chị!" if not hidden else None,
+                    hidden_at=utcnow() if hidden else None,
+                )
+            )
+        db.session.commit()
+
+    html = page(en.get(f"/p/{pomelo.id}"))
+
+    assert "Múi mọng, rất ngọt" in html and "Cảm ơn anh chị!" in html
+    assert "Nội dung đã bị ẩn" not in html
