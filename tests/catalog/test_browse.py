@@ -295,6 +295,7 @@ def test_product_page_shows_visible_reviews_with_replies(app, en, unit, make_pro
                     unit_rating=5,
                     text=text,
                     reply="Cảm ơn anh chị!" if not hidden else None,
+                    replied_at=utcnow(),
                     hidden_at=utcnow() if hidden else None,
                 )
             )
