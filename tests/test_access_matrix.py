@@ -134,6 +134,7 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             "line_id": bought.line_ids[0],
             "review_id": review.id,
             "slug": "trai-cay",
+            "category_id": 2,
             "by": "week",
         }
     return {

@@ -138,3 +138,15 @@ class BatchForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("Product file (CSV or XLSX)"), validators=[FileRequired(_l("Choose a file."))])
+
+
+class CategoryForm(FlaskForm):
+    parent_id = SelectField(_l("Parent category"), validators=[Optional()])
+    name_vi = StringField(_l("Name in Vietnamese"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+    slug = StringField(
+        _l("Address in links"),
+        validators=[DataRequired(), Length(max=80)],
+        filters=[lambda v: v.strip().lower() if v else v],
+    )
+    position = CountField(_l("Position among its siblings"), default=0)

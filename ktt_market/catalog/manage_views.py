@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..core.access import admin_required
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import local_today
 from ..core.images import max_image_bytes
@@ -36,6 +37,7 @@ from .forms import (
     CERTIFICATION_LABELS,
     SALE_UNIT_LABELS,
     BatchForm,
+    CategoryForm,
     CertificationForm,
     ImageForm,
     ImportForm,
@@ -448,3 +450,62 @@ def import_cancel(unit_id: int, token: str):
     _uploads.discard(token)
     flash(_("The import was cancelled; nothing was written."), "info")
     return redirect(url_for(".import_upload", unit_id=unit.id))
+
+
+# ---------------------------------------------------------------- the category tree (platform admins)
+
+
+def _category_form(category: Category | None = None) -> CategoryForm:
+    form = CategoryForm(obj=category)
+    form.parent_id.choices = category_choices(_("None (top level)"))
+    if category is not None and request.method == "GET":
+        form.parent_id.data = str(category.parent_id or "")
+    return form
+
+
+def _category_data(form: CategoryForm) -> services.CategoryData:
+    return services.CategoryData(
+        slug=form.slug.data,
+        name_vi=form.name_vi.data,
+        name_en=form.name_en.data,
+        parent_id=int(form.parent_id.data) if form.parent_id.data else None,
+        position=form.position.data or 0,
+    )
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@admin_required
+def categories():
+    form = _category_form()
+    if form.validate_on_submit():
+        try:
+            category = services.create_category(actor=current_user, data=_category_data(form))
+        except ServiceError as exc:
+            getattr(form, exc.field or "slug").errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Category %(name)s added.", name=category.name(get_locale())), "success")
+            return redirect(url_for(".categories"))
+    return render_template(
+        "catalog/manage/categories.html", form=form, tree=category_choices()
+    ), 200 if request.method == "GET" else 422
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@admin_required
+def edit_category(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    form = _category_form(category)
+    if form.validate_on_submit():
+        try:
+            services.update_category(category, actor=current_user, data=_category_data(form))
+        except ServiceError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "slug").errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Category saved."), "success")
+            return redirect(url_for(".categories"))
+    return render_template(
+        "catalog/manage/category_edit.html", form=form, category=category
+    ), 200 if request.method == "GET" else 422

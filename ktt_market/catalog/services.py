@@ -518,3 +518,83 @@ def products_of(unit: Unit) -> list[Product]:
     return list(
         db.session.scalars(select(Product).where(Product.unit_id == unit.id).order_by(Product.name, Product.id))
     )
+
+
+# ------------------------------------------------------------------ the category tree (platform admins)
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass
+class CategoryData:
+    slug: str
+    name_vi: str
+    name_en: str
+    parent_id: int | None = None
+    position: int = 0
+
+
+def _check_category(data: CategoryData, category: Category | None) -> None:
+    if not _SLUG.match(data.slug or ""):
+        raise ServiceError(_("Use lower-case letters without accents, digits and hyphens (e.g. buoi-da-xanh)."), "slug")
+    taken = db.session.scalar(select(Category.id).where(Category.slug == data.slug))
+    if taken is not None and (category is None or taken != category.id):
+        raise ServiceError(_("Another category already uses this address."), "slug")
+    if not (nfc(data.name_vi) and nfc(data.name_en)):
+        raise ServiceError(_("Give the name in Vietnamese and in English."), "name_vi")
+    if data.parent_id is not None:
+        parent = db.session.get(Category, data.parent_id)
+        if parent is None:
+            raise ServiceError(_("Choose a parent category from the list."), "parent_id")
+        # A category cannot move under itself or one of its own descendants.
+        while category is not None and parent is not None:
+            if parent.id == category.id:
+                raise ServiceError(_("A category cannot be placed under itself."), "parent_id")
+            parent = parent.parent
+
+
+def _require_admin(actor: User) -> None:
+    if actor is None or not actor.is_admin:
+        raise PermissionDenied(_("Only platform admins manage the category tree."))
+
+
+def create_category(*, actor: User, data: CategoryData) -> Category:
+    """Add a category to the tree."""
+    _require_admin(actor)
+    _check_category(data, None)
+    category = Category(
+        slug=data.slug,
+        name_vi=nfc(data.name_vi),
+        name_en=nfc(data.name_en),
+        parent_id=data.parent_id,
+        position=data.position,
+    )
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def update_category(category: Category, *, actor: User, data: CategoryData) -> Category:
+    """Rename or move a category; its products' search text follows the new names."""
+    _require_admin(actor)
+    _check_category(data, category)
+    category.slug = data.slug
+    category.name_vi = nfc(data.name_vi)
+    category.name_en = nfc(data.name_en)
+    category.parent_id = data.parent_id
+    category.position = data.position
+    db.session.flush()
+    db.session.expire(category, ["parent"])
+    affected = _with_descendants(category.id)
+    # Renames are rare admin acts: re-folding the products of the subtree one by one is acceptable.
+    for product in db.session.scalars(select(Product).where(Product.category_id.in_(affected))).yield_per(500):
+        refresh_search_fields(product)
+    return category
+
+
+def _with_descendants(category_id: int) -> list[int]:
+    ids, frontier = [category_id], [category_id]
+    while frontier:
+        frontier = list(db.session.scalars(select(Category.id).where(Category.parent_id.in_(frontier))))
+        ids += frontier
+    return ids
