@@ -48,6 +48,8 @@ test: install-test
 
 # Benchmarks on a PostgreSQL server of their own; figures beside a baseline of the same run.
 bench: install-test
+	@command -v wrk >/dev/null || { $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get install -y -qq wrk; }
 	$(BIN)/python scripts/bench.py
 
 lint: install-test

@@ -212,12 +212,16 @@ def bench_http() -> list[dict]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     env = dict(os.environ, FLASK_APP="app.py")
+    uncached = dict(env, KTT_PAGE_CACHE_SECONDS="0")
     return [
         serve_and_load("bare Flask route", "bench_bare_app:app", "/", ROOT / "scripts", env),
         # The app's floor: its smallest page (one SELECT 1), to tell the framework's cost from the catalogue's.
         serve_and_load("app /healthz (floor)", "app:app", "/healthz", ROOT, env),
         serve_and_load("listing /search", "app:app", "/search", ROOT, env),
         serve_and_load("search /search?q=ca+phe", "app:app", "/search?q=ca+phe", ROOT, env),
+        # The same pages with the anonymous page cache off: what every first visit and logged-in user pays.
+        serve_and_load("listing /search, page cache off", "app:app", "/search", ROOT, uncached),
+        serve_and_load("search /search?q=ca+phe, page cache off", "app:app", "/search?q=ca+phe", ROOT, uncached),
     ]
 
 
