@@ -55,17 +55,21 @@ def test_a_category_cannot_move_under_its_own_child(app, admin_client):
 
 
 def test_renaming_a_category_lets_search_find_its_products_by_the_new_name(app, admin_client, make_unit, make_product):
-    from ktt_market.catalog.models import Product
+    from ktt_market.catalog.models import Category, Product
     from ktt_market.catalog.services import refresh_search_fields
     from ktt_market.extensions import db
 
-    product = make_product(make_unit(), name="Năm Roi loại 1", category_id=8)
+    # A category of the test's own: the seeded tree is shared by the whole session.
+    post_form(admin_client, "/manage/categories", {"name_vi": "Bưởi Năm Roi", "name_en": "Nam Roi", "slug": "nam-roi"})
+    with app.app_context():
+        category_id = db.session.scalar(select(Category.id).where(Category.slug == "nam-roi"))
+    product = make_product(make_unit(), name="Năm Roi loại 1", category_id=category_id)
     with app.app_context():
         refresh_search_fields(db.session.get(Product, product.id))
         db.session.commit()
     response = post_form(
-        admin_client, "/manage/categories/8",
-        {"name_vi": "Bưởi đặc sản", "name_en": "Speciality pomelo", "slug": "buoi", "parent_id": "2"},
+        admin_client, f"/manage/categories/{category_id}",
+        {"name_vi": "Bưởi đặc sản", "name_en": "Speciality pomelo", "slug": "nam-roi", "parent_id": "2"},
     )  # fmt: skip
     assert response.status_code == 302
     results = admin_client.get("/search?q=buoi+dac+san").get_data(as_text=True)

@@ -198,12 +198,11 @@ def test_unpublished_or_unknown_products_have_no_review_page(app, client, make_p
 
 def test_product_partial_renders_for_the_product_page(app, reviewed, product):
     from flask import render_template
+    from flask_babel import force_locale
 
     from ktt_market.catalog.models import Product
     from ktt_market.extensions import db
     from ktt_market.reviews.services import product_reviews
-
-    from flask_babel import force_locale
 
     with app.test_request_context(), force_locale("en"):
         p = db.session.get(Product, product.id)
