@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
@@ -9,9 +10,11 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 from wtforms import SearchField, SelectField, StringField
 from wtforms.validators import Optional
+from wtforms.widgets import Select, html_params
 
 from ..core import places
 from ..core.i18n import local_today
@@ -49,6 +52,40 @@ SORT_LABELS = {
 }
 
 
+class PrerenderedSelect(Select):
+    """A select whose option list is rendered once per list of choices; only the chosen option changes.
+
+    The province and category lists are long and the same for every visitor of a language: rendering
+    them option by option on every listing page was a large part of its cost. The output is the same
+    markup as WTForms' own Select widget.
+    """
+
+    def __call__(self, field, **kwargs) -> Markup:
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in dir(flags):
+            if k in self.validation_attrs and k not in kwargs:
+                kwargs[k] = getattr(flags, k)
+        options = _options_html(tuple((str(value), str(label)) for value, label in field.choices))
+        if field.data is not None:
+            plain = f"<option {html_params(value=str(field.data))}>"
+            options = options.replace(plain, f"<option {html_params(value=str(field.data), selected=True)}>", 1)
+        # Every label and value in `options` was escaped by _options_html and html_params.
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+
+
+@functools.lru_cache(maxsize=64)
+def _options_html(choices: tuple[tuple[str, str], ...]) -> str:
+    """Render the <option> elements of a select, none chosen (the labels carry the language)."""
+    return "".join(f"<option {html_params(value=value)}>{escape(label or value)}</option>" for value, label in choices)
+
+
+@functools.lru_cache(maxsize=8)
+def _province_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    """Return the province filter's choices in `locale` (the list is fixed for the life of the process)."""
+    return (("", _("All provinces")), *((str(code), name) for code, name in places.provinces().items()))
+
+
 class FilterForm(FlaskForm):
     """The catalogue's filters, sent by GET so that results can be linked and work without JavaScript."""
 
@@ -56,8 +93,8 @@ class FilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(_l("Search products or cooperatives"), validators=[Optional()])
-    category = SelectField(_l("Product category"), validators=[Optional()])
-    province = SelectField(_l("Province"), validators=[Optional()])
+    category = SelectField(_l("Product category"), validators=[Optional()], widget=PrerenderedSelect())
+    province = SelectField(_l("Province"), validators=[Optional()], widget=PrerenderedSelect())
     cert = SelectField(_l("Certification"), validators=[Optional()])
     min_price = StringField(_l("Price from (đồng)"), validators=[Optional()])
     max_price = StringField(_l("Price up to (đồng)"), validators=[Optional()])
@@ -73,7 +110,7 @@ def _filter_form(filters: search.Filters, all_categories: list[Category]) -> Fil
         (c.slug, ("— " if c.parent_id else "") + c.name(locale)) for c in _tree_order(all_categories)
     ]
     form.category.data = filters.category.slug if filters.category else ""
-    form.province.choices = [("", _("All provinces"))] + [(str(code), n) for code, n in places.provinces().items()]
+    form.province.choices = _province_choices(locale)
     form.province.data = str(filters.province) if filters.province else ""
     form.cert.choices = [("", _("Any"))] + [(k.value, CERTIFICATION_LABELS[k]) for k in search.FILTER_CERTIFICATIONS]
     form.cert.data = filters.cert.value if filters.cert else ""
