@@ -7,8 +7,11 @@ Money is whole đồng, shown as `150.000 ₫`; dates as dd/mm/yyyy in Asia/Ho_C
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency as babel_format_currency
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_currency, get_locale
 from flask_login import current_user
@@ -35,7 +38,37 @@ def vnd(amount: int | None) -> str:
     """Format whole đồng: `150.000 ₫` in Vietnamese."""
     if amount is None:
         return ""
-    return format_currency(int(amount), "VND", format_type="standard")
+    amount = int(amount)
+    locale = get_locale()
+    shape = _vnd_shape(str(locale)) if locale is not None and amount >= 0 else None
+    if shape is None:
+        return format_currency(amount, "VND", format_type="standard")
+    # A listing shows dozens of prices: Babel's pattern machinery per price cost more than the page's queries.
+    return _vnd_from_shape(amount, *shape)
+
+
+def _vnd_from_shape(amount: int, prefix: str, separator: str, suffix: str) -> str:
+    digits = f"{amount:,}"
+    return f"{prefix}{digits if separator == ',' else digits.replace(',', separator)}{suffix}"
+
+
+_VND_SAMPLE = re.compile(r"(\D*)1(?P<sep>\D)234(?P=sep)567(\D*)")
+
+
+@functools.cache
+def _vnd_shape(locale: str) -> tuple[str, str, str] | None:
+    """Return (prefix, thousands separator, suffix) of whole đồng in `locale`, or None to ask Babel every time."""
+    found = _VND_SAMPLE.fullmatch(babel_format_currency(1234567, "VND", locale=locale, format_type="standard"))
+    if found is None:
+        return None
+    shape = found.groups()
+    # Trust the shape only where it gives exactly what Babel gives.
+    for amount in (0, 7, 999, 1000, 150000, 10**15):
+        if _vnd_from_shape(amount, *shape) != babel_format_currency(
+            amount, "VND", locale=locale, format_type="standard"
+        ):
+            return None
+    return shape
 
 
 def date_vn(value: dt.date | dt.datetime | None) -> str:
