@@ -27,6 +27,7 @@ from ..core.models import utcnow
 from ..core.text import nfc
 from ..core.validators import normalize_vn_phone
 from ..extensions import db
+from ..notifications import events as notification_events
 from .cart import empty_cart, quantity_error, sellable
 from .models import Cart, CartItem, Order, OrderEvent, OrderLine, OrderStatus, Purchase
 from .payments import payment_option
@@ -230,4 +231,5 @@ def place_purchase(
         db.session.add(OrderEvent(order=order, from_status=None, to_status=status, actor_id=actor.id, created_at=now))
     empty_cart(cart)
     db.session.flush()
+    notification_events.purchase_placed(purchase)
     return purchase

@@ -21,6 +21,7 @@ from ..core.errors import PermissionDenied, ServiceError
 from ..core.models import utcnow
 from ..core.text import nfc
 from ..extensions import db
+from ..notifications import events as notification_events
 from ..registry.access import staff_role
 from .models import Order, OrderEvent, OrderLine, OrderStatus
 
@@ -153,6 +154,7 @@ def transition(
     db.session.flush()
     if to is S.CANCELLED:
         return_stock(order, now=now)
+    notification_events.order_moved(order, event, by_staff=who == {Party.STAFF})
     return event
 
 

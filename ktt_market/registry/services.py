@@ -21,6 +21,7 @@ from ..core.models import utcnow
 from ..core.text import nfc
 from ..core.validators import normalize_vn_phone
 from ..extensions import db
+from ..notifications import events as notification_events
 from .access import officer_covers, staff_role
 from .models import (
     ApplicationKind,
@@ -313,6 +314,7 @@ def approve_application(application: UnitApplication, *, actor: User) -> UnitApp
     else:
         link.role = StaffRole.OWNER
     db.session.flush()
+    notification_events.application_decided(application)
     return application
 
 
@@ -331,6 +333,7 @@ def reject_application(application: UnitApplication, *, actor: User, reason: str
     else:
         unit.platform_status = PlatformStatus.NOT_JOINED
     db.session.flush()
+    notification_events.application_decided(application)
     return application
 
 
