@@ -111,7 +111,13 @@ class EmailChannel(BaseChannel):
         cfg = current_app.config
         if not cfg.get("MAIL_SERVER"):
             # Development default: the console, never the log files.
-            print(f"\n----- e-mail to {message.recipient} -----\n{mail}\n-----", file=sys.stderr, flush=True)
+            text = mail.get_body(("plain",)).get_content()
+            print(
+                f"\n----- e-mail to {message.recipient} -----\nSubject: {mail['Subject']}\n"
+                f"Message-ID: {mail['Message-ID']}\n\n{text}-----",
+                file=sys.stderr,
+                flush=True,
+            )
             return
         try:
             with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:

@@ -150,8 +150,14 @@ def _forget(session, *args) -> None:
 
 
 def _kick(session) -> None:
-    """Queue delivery of rows just committed; with the broker down, the dispatcher catches up later."""
-    ids = session.info.pop("outbox_new", None)
+    kick(session.info.pop("outbox_new", None) or [])
+
+
+def kick(ids: list[int]) -> None:
+    """Queue delivery of committed rows now; with the broker down, the dispatcher catches up later.
+
+    Off under tests unless NOTIFY_KICK_AFTER_COMMIT says so: unit tests call the tasks directly.
+    """
     if not ids or not has_app_context():
         return
     if not current_app.config.get("NOTIFY_KICK_AFTER_COMMIT", not current_app.testing):

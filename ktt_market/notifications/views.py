@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..core.access import admin_required
 from ..core.errors import ServiceError
 from ..extensions import db
-from . import services
+from . import services, tasks
 from .forms import ActionForm, SettingsForm
 from .models import Channel, Kind, Notification, OutboxMessage, OutboxStatus
 
@@ -55,8 +55,10 @@ def mark_read(notification_id: int):
     notification = _own_notification_or_404(notification_id)
     services.mark_read(notification, actor=current_user)
     db.session.commit()
-    if request.form.get("open") and notification.link and notification.link.startswith("/"):
-        return redirect(notification.link)
+    link = notification.link or ""
+    # Only paths of this site: never an address elsewhere ("//host" included).
+    if request.form.get("open") and link.startswith("/") and not link.startswith("//"):
+        return redirect(link)
     return redirect(url_for(".inbox"))
 
 
@@ -110,7 +112,9 @@ def failed():
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
     )
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
-    return render_template("notifications/failed.html", page=page, kind_labels=services.KIND_LABELS)
+    return render_template(
+        "notifications/failed.html", page=page, kind_labels=services.KIND_LABELS, channel_labels=services.CHANNEL_LABELS
+    )
 
 
 @bp.post("/failed/<int:message_id>/retry")
@@ -129,5 +133,6 @@ def retry(message_id: int):
         flash(exc.message, "error")
         return redirect(url_for(".failed"))
     db.session.commit()
+    tasks.kick([message.id])
     flash(_("The message will be sent again."), "success")
     return redirect(url_for(".failed"))

@@ -241,3 +241,10 @@ def test_admin_retry_resets_a_failed_message(app, smtp, buyer, admin, owe):
     assert (message.status, message.attempts, message.last_error) == (OutboxStatus.PENDING, 0, None)
     smtp.fail_with = None
     assert tasks.deliver(ids["email"]) == "sent"
+
+
+def test_without_a_mail_server_the_email_goes_to_the_console(app, buyer, owe, capsys):
+    ids = owe(buyer)
+    assert tasks.deliver(ids["email"]) == "sent"
+    printed = capsys.readouterr().err
+    assert f"e-mail to {buyer.email}" in printed and "Xin chào Nguyễn Thị Lan," in printed
