@@ -142,11 +142,28 @@ def has_endpoint(name: str) -> bool:
 
 def stock_state(product: Product) -> tuple[str, str]:
     """Return (css class, words) for a product's stock: in stock, only a few left, or sold out."""
+    # Keep in step with product_card in templates/catalog/_macros.html, which writes this out.
     if product.stock <= 0:
         return "bad", _("Sold out")
     if product.stock <= product.low_stock_threshold:
         return "warn", _("Only %(n)s left", n=product.stock)
     return "ok", _("In stock")
+
+
+def card_words() -> dict:
+    """Return the fixed words of a product card in the current language."""
+    return _card_words(str(get_locale()))
+
+
+@functools.lru_cache(maxsize=8)
+def _card_words(locale: str) -> dict:
+    # Translated once per language: a listing page asked Babel for the same words on every card.
+    return {
+        "units": {unit: str(label) for unit, label in SALE_UNIT_LABELS.items()},
+        "sold_out": _("Sold out"),
+        "in_stock": _("In stock"),
+        "no_reviews": _("No reviews yet"),
+    }
 
 
 def rating_number(value: float | None) -> str:
@@ -170,6 +187,7 @@ def _catalog_helpers() -> dict:
     return {
         "has_endpoint": has_endpoint,
         "stock_state": stock_state,
+        "card_words": card_words,
         "rating_number": rating_number,
         "batch_trace_url": batch_trace_url,
         "province_name": places.province_name,
