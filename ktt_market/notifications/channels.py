@@ -41,6 +41,10 @@ class BaseChannel:
 
     name = ""
 
+    def __init__(self, name: str | None = None):
+        if name:
+            self.name = name
+
     def send(self, message: OutboxMessage) -> None:
         raise NotImplementedError
 
@@ -169,17 +173,15 @@ def short_text(message: OutboxMessage) -> str:
 class LogChannel(BaseChannel):
     """SMS or Zalo ZNS stand-in: renders the text, checks its length and logs that it would send."""
 
-    def __init__(self, name: str):
-        self.name = name
-
     def send(self, message: OutboxMessage) -> None:
         text = short_text(message)
         # The kind and the number's last three digits: enough to trace, nothing to leak.
         log.info("%s %s to ...%s (%d chars)", self.name, message.kind, message.recipient[-3:], len(text))
 
 
-# Providers by name; config NOTIFY_SMS_PROVIDER / NOTIFY_ZALO_PROVIDER choose one ("log" by default).
-PROVIDERS: dict[str, type[BaseChannel] | None] = {"log": None}
+# SMS/Zalo providers by name; NOTIFY_SMS_PROVIDER / NOTIFY_ZALO_PROVIDER choose one ("log" by default).
+# A provider is a BaseChannel subclass built with the channel's name; it sends `short_text(message)`.
+PROVIDERS: dict[str, type[BaseChannel]] = {"log": LogChannel}
 
 
 def register_provider(name: str, cls: type[BaseChannel]) -> None:
@@ -196,6 +198,6 @@ def channel_for(channel: str) -> BaseChannel:
         return InAppChannel()
     provider = current_app.config.get(f"NOTIFY_{channel.upper()}_PROVIDER", "log")
     cls = PROVIDERS.get(provider)
-    if provider not in PROVIDERS:
+    if cls is None:
         raise PermanentError(f"unknown {channel} provider {provider!r}")
-    return cls() if cls is not None else LogChannel(str(channel))
+    return cls(str(channel))

@@ -89,7 +89,7 @@ def deliver(message_id: int) -> str:
     message = db.session.get(OutboxMessage, message_id)
     try:
         channel_for(message.channel).send(message)
-    except Exception as exc:
+    except Exception as exc:  # every failure is recorded on the row: none is lost, none loops forever
         db.session.rollback()
         message = db.session.get(OutboxMessage, message_id)
         message.attempts += 1
@@ -166,7 +166,7 @@ def kick(ids: list[int]) -> None:
         try:
             # No publish retries: a page must not wait for a broker that is away.
             deliver.apply_async((message_id,), retry=False)
-        except Exception as exc:
+        except Exception as exc:  # the row is safe in the outbox whatever the broker did
             log.warning("broker unavailable, %d message(s) left to the dispatcher: %s", len(ids), type(exc).__name__)
             return
 

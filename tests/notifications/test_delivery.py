@@ -248,3 +248,21 @@ def test_without_a_mail_server_the_email_goes_to_the_console(app, buyer, owe, ca
     assert tasks.deliver(ids["email"]) == "sent"
     printed = capsys.readouterr().err
     assert f"e-mail to {buyer.email}" in printed and "Xin chào Nguyễn Thị Lan," in printed
+
+
+def test_an_sms_provider_is_a_registered_class(app, buyer, owe, monkeypatch):
+    sent = []
+
+    class FakeProvider(channels.BaseChannel):
+        def send(self, message):
+            sent.append((self.name, channels.short_text(message)))
+
+    monkeypatch.setitem(channels.PROVIDERS, "fake", FakeProvider)
+    monkeypatch.setitem(app.config, "NOTIFY_SMS_PROVIDER", "fake")
+    with app.app_context():
+        user = db.session.get(User, buyer.id)
+        services.set_preferences(user, actor=user, chosen=[("unit_approved", "sms")])
+        db.session.commit()
+    ids = owe(buyer, Kind.UNIT_APPROVED, {"unit_name": "HTX Rau sạch"})
+    assert tasks.deliver(ids["sms"]) == "sent"
+    assert sent and sent[0][0] == "sms" and "HTX Rau sạch" in sent[0][1]
