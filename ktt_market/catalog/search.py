@@ -231,9 +231,23 @@ def _relevance(phrase: str):
     return starts + whole - func.length(Product.search_text) / 100000.0
 
 
-def filtered(filters: Filters, *, today: dt.date) -> Select:
-    """Select the sellable products matching `filters`, unordered."""
-    stmt = sellable()
+def _countable() -> Select:
+    """Select the ids of sellable products, in the form PostgreSQL counts fastest.
+
+    The same rows as sellable(): every product has its unit (a foreign key), so "no unit that cannot
+    sell" is "a unit that can". Planned as a hash anti-join against the few units that cannot sell,
+    it counts the capped matches about twice as fast as the join, which is planned as a nested loop.
+    """
+    cannot_sell = exists().where(
+        Unit.id == Product.unit_id,
+        ~((Unit.platform_status == PlatformStatus.APPROVED) & Unit.dissolved_on.is_(None)),
+    )
+    return select(Product.id).where(Product.published, ~cannot_sell)
+
+
+def filtered(filters: Filters, *, today: dt.date, base: Select | None = None) -> Select:
+    """Select the sellable products matching `filters` (from `base`, by default sellable()), unordered."""
+    stmt = sellable() if base is None else base
     for word in filters.words:
         stmt = stmt.where(Product.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
     if filters.category_ids:
@@ -271,8 +285,9 @@ def _ordered(stmt: Select, filters: Filters) -> Select:
     return stmt.order_by(Product.id.desc())  # newest: ids grow with time
 
 
-def _count(stmt: Select) -> tuple[int, bool]:
+def _count(filters: Filters, *, today: dt.date) -> tuple[int, bool]:
     """Count matches up to COUNT_CAP; the flag says there are more."""
+    stmt = filtered(filters, today=today, base=_countable())
     capped = stmt.with_only_columns(literal(1)).order_by(None).limit(COUNT_CAP + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(capped)) or 0
     return min(total, COUNT_CAP), total > COUNT_CAP
@@ -331,7 +346,7 @@ def search_products(filters: Filters, *, today: dt.date, per_page: int = PER_PAG
     page = max(1, min(filters.page, MAX_PAGES))
     if filters.sort is Sort.RELEVANCE and filters.words and db.engine.dialect.name == "postgresql":
         # Count first: it decides whether every match can be scored in time.
-        total, capped = _count(stmt)
+        total, capped = _count(filters, today=today)
         page = max(1, min(page, math.ceil(total / per_page)))
         if total > RANK_ALL_LIMIT:
             items = _broad_relevance_page(stmt, filters, page, per_page, today=today)
@@ -343,7 +358,7 @@ def search_products(filters: Filters, *, today: dt.date, per_page: int = PER_PAG
         # The last page: the total is known without counting.
         total, capped = (page - 1) * per_page + len(items), False
     else:
-        total, capped = _count(stmt)
+        total, capped = _count(filters, today=today)
         last = max(1, min(MAX_PAGES, math.ceil(total / per_page)))
         if page > last:  # past the end: show the last page rather than an empty one
             page = last
