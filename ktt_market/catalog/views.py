@@ -57,7 +57,7 @@ class PrerenderedSelect(Select):
 
     The province and category lists are long and the same for every visitor of a language: rendering
     them option by option on every listing page was a large part of its cost. The output is the same
-    markup as WTForms' own Select widget.
+    markup as WTForms' own Select widget; every select of the filter form uses it.
     """
 
     def __call__(self, field, **kwargs) -> Markup:
@@ -95,10 +95,10 @@ class FilterForm(FlaskForm):
     q = SearchField(_l("Search products or cooperatives"), validators=[Optional()])
     category = SelectField(_l("Product category"), validators=[Optional()], widget=PrerenderedSelect())
     province = SelectField(_l("Province"), validators=[Optional()], widget=PrerenderedSelect())
-    cert = SelectField(_l("Certification"), validators=[Optional()])
+    cert = SelectField(_l("Certification"), validators=[Optional()], widget=PrerenderedSelect())
     min_price = StringField(_l("Price from (đồng)"), validators=[Optional()])
     max_price = StringField(_l("Price up to (đồng)"), validators=[Optional()])
-    sort = SelectField(_l("Sort by"), validators=[Optional()])
+    sort = SelectField(_l("Sort by"), validators=[Optional()], widget=PrerenderedSelect())
 
 
 def _filter_form(filters: search.Filters, all_categories: list[Category]) -> FilterForm:
