@@ -58,6 +58,8 @@ OBJECT_ARGUMENTS = {
     "number",
     "line_id",
     "review_id",
+    "notification_id",
+    "message_id",
 }
 
 DENIED = {403, 404}
@@ -71,6 +73,7 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
     from ktt_market.catalog.models import Batch, Certification, CertificationKind, ProductImage
     from ktt_market.extensions import db
     from ktt_market.members.models import CapitalEntry, CapitalEntryKind, Member
+    from ktt_market.notifications.models import Notification, OutboxMessage, OutboxStatus
     from ktt_market.orders.models import Review
     from ktt_market.registry.models import ApplicationKind, UnitApplication
 
@@ -115,7 +118,19 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             unit_rating=5,
             text="Ngon",
         )
-        db.session.add_all([application, image, certification, batch, review])
+        notification = Notification(user_id=customer.id, kind="order_confirmed", title="Đơn đã xác nhận", body="")
+        message = OutboxMessage(
+            key=f"order_confirmed:order-{bought.order_id}:{customer.id}:email",
+            channel="email",
+            user_id=customer.id,
+            recipient=customer.email,
+            kind="order_confirmed",
+            locale="vi",
+            payload={},
+            status=OutboxStatus.FAILED,
+            attempts=8,
+        )
+        db.session.add_all([application, image, certification, batch, review, notification, message])
         db.session.commit()
         ids = {
             "unit_id": unit_a.id,
@@ -133,6 +148,8 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             "number": bought.number,
             "line_id": bought.line_ids[0],
             "review_id": review.id,
+            "notification_id": notification.id,
+            "message_id": message.id,
             "slug": "trai-cay",
             "category_id": 2,
             "by": "week",
