@@ -11,7 +11,15 @@ from flask import Flask
 def _broker_settings(app: Flask) -> dict:
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
-        return {"broker_url": redis_url, "result_backend": redis_url}
+        return {
+            "broker_url": redis_url,
+            "result_backend": redis_url,
+            # Publishing happens after a request commits: a hung Redis must cost seconds, not the request.
+            "broker_connection_timeout": 2,
+            "broker_transport_options": {"socket_connect_timeout": 2, "socket_timeout": 5},
+            "redis_socket_connect_timeout": 2,
+            "redis_socket_timeout": 5,
+        }
     # Embedded default: a real broker on SQLite, by absolute path so every process shares it.
     instance = Path(app.instance_path).resolve()
     return {
