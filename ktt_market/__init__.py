@@ -49,10 +49,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     celery_init_app(app)
 
     # 4. Areas: models are imported with their blueprints, so Alembic sees them all.
-    from . import accounts, catalog, core, members, notifications, orders, registry, reviews, sales
+    from . import accounts, catalog, core, health, members, notifications, orders, registry, reviews, sales
 
     core.init_app(app)
-    for area in (accounts, registry, members, catalog, orders, reviews, sales, notifications):
+    for area in (accounts, registry, members, catalog, orders, reviews, sales, notifications, health):
         area.init_app(app)
 
     # 5. Commands that span areas.
