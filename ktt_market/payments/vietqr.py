@@ -156,6 +156,8 @@ def parse_payload(s: str) -> dict[str, Any]:
         raise ValueError("The QR code's checksum (CRC) does not match: the code is damaged or was altered.")
 
     fields: dict[str, Any] = _split(s, where="payload")
+    if list(fields)[-1] != _ID_CRC:
+        raise ValueError("Malformed payload: the CRC field must come last.")
     for field_id in _NESTED & fields.keys():
         fields[field_id] = _split(fields[field_id], where=f"field {field_id}")
     merchant = fields.get(_ID_MERCHANT_ACCOUNT, {})
@@ -279,6 +281,6 @@ def _ascii_upper(value: str, limit: int, label: str) -> str:
         cut = text[: limit + 1].rfind(" ")
         # Prefer ending on a whole word unless that would throw away most of the room.
         text = text[:cut] if cut > limit // 2 else text[:limit].rstrip()
-    if not text:
+    if not any(ch.isalnum() for ch in text):
         raise ValueError(f"{label} must contain letters or digits.")
     return text

@@ -195,6 +195,7 @@ def test_surrounding_blanks_in_bank_details_are_ignored():
         ({"reference": "K" * 26}, "at most 25 letters or digits"),
         ({"merchant_name": "  "}, "Merchant name must contain"),
         ({"merchant_name": "合作社"}, "Merchant name must contain"),
+        ({"merchant_name": "– & –"}, "Merchant name must contain"),
         ({"city": ""}, "City must contain"),
     ],
 )
@@ -260,6 +261,7 @@ def _with_crc(body: str) -> str:
         ("00020138" + "05" + "0010A", "field 38"),
         ("0002016200", "bad length"),
         ("00x201", "2-digit ID"),
+        ("000201" + "5408", "CRC field must come last"),  # field 54 swallows the CRC field
     ],
 )
 def test_malformed_structure_is_rejected_even_with_a_good_crc(body, message):
