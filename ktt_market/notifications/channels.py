@@ -57,6 +57,10 @@ def _base_url() -> str:
     return f"{cfg.get('PREFERRED_URL_SCHEME', 'http')}://{server}"
 
 
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
 def _context(message: OutboxMessage) -> dict:
     payload = message.payload or {}
     link = payload.get("link")
@@ -66,6 +70,10 @@ def _context(message: OutboxMessage) -> dict:
         "name": user.full_name if user else "",
         "payload": payload,
         "expires_at": dt.datetime.fromisoformat(expires_at) if expires_at else None,
+        # Dates in a payload are ISO text (JSON): templates get them back as dates for date_vn.
+        "day": _date(payload.get("day")),
+        "waiting_since": _date(payload.get("waiting_since")),
+        "base_url": _base_url(),
         "title": title(message.kind, payload),
         "link": f"{_base_url()}{link}" if link else None,
         "message": message,

@@ -27,6 +27,7 @@ class Kind(enum.StrEnum):
     UNIT_REJECTED = "unit_rejected"
     LOW_STOCK = "low_stock"
     PAYMENT_EXPIRING = "payment_expiring"
+    DAILY_DIGEST = "daily_digest"
 
 
 class Channel(enum.StrEnum):

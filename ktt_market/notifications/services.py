@@ -6,6 +6,7 @@ message exists if and only if the change committed. Delivery happens later (task
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from ..accounts.models import User
 from ..core.errors import PermissionDenied, ServiceError
+from ..core.i18n import date_vn
 from ..core.models import utcnow
 from ..extensions import db
 from .models import Channel, Kind, Notification, NotificationPreference, OutboxMessage, OutboxStatus
@@ -31,6 +33,7 @@ KIND_LABELS = {
     Kind.UNIT_REJECTED: _l("Cooperative application rejected"),
     Kind.LOW_STOCK: _l("Low stock"),
     Kind.PAYMENT_EXPIRING: _l("Unpaid order about to expire"),
+    Kind.DAILY_DIGEST: _l("Daily summary for cooperative managers (orders, stock, reviews)"),
 }
 
 CHANNEL_LABELS = {
@@ -70,6 +73,13 @@ def title(kind: str, payload: Mapping[str, Any]) -> str:
         return _("Low stock: %(product)s", product=payload.get("product_name", ""))
     if kind == Kind.PAYMENT_EXPIRING:
         return _("Pay order %(number)s soon or it will be cancelled", number=number)
+    if kind == Kind.DAILY_DIGEST:
+        day = payload.get("day")
+        return _(
+            "Daily summary of %(unit)s for %(day)s",
+            unit=payload.get("unit_name", ""),
+            day=date_vn(dt.date.fromisoformat(day)) if day else "",
+        )
     return str(kind)
 
 
@@ -83,6 +93,11 @@ def channels_for(user: User, kind: str) -> list[Channel]:
             NotificationPreference.user_id == user.id, NotificationPreference.kind == str(kind)
         )
     ).all()
+    return _chosen_channels(user, rows)
+
+
+def _chosen_channels(user: User, rows: Iterable[tuple[Channel, bool]]) -> list[Channel]:
+    """Apply `user`'s preference rows for one kind to the defaults."""
     chosen = {c: c in DEFAULT_CHANNELS for c in Channel}
     chosen.update({channel: enabled for channel, enabled in rows})
     return [c for c in Channel if chosen[c] and (c not in PHONE_CHANNELS or user.phone)]
@@ -163,6 +178,68 @@ def notify(kind: Kind | str, *, user: User, payload: Mapping[str, Any], object_k
             status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=utcnow(),
+        )
+        db.session.add(message)
+        added.append(message)
+    if added:
+        db.session.flush()
+    return added
+
+
+# Bound the IN lists of notify_many: SQLite refuses too many bound parameters in one statement.
+_CHUNK = 500
+
+
+def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def notify_many(kind: Kind | str, recipients: Iterable[tuple[User, Mapping[str, Any], str]]) -> list[OutboxMessage]:
+    """Owe each (user, payload, object_key) a message about `kind`, as `notify` would, in a few queries.
+
+    For periodic tasks that tell many people at once: the preferences and the keys already owed
+    are read in one query each (per 500 people), not one per person and channel.
+    """
+    kind = Kind(kind)
+    recipients = list(recipients)
+    if not recipients:
+        return []
+    user_ids = sorted({user.id for user, _payload, _key in recipients})
+    rows: dict[int, list[tuple[Channel, bool]]] = {}
+    for chunk in _chunks(user_ids):
+        for user_id, channel, enabled in db.session.execute(
+            select(
+                NotificationPreference.user_id, NotificationPreference.channel, NotificationPreference.enabled
+            ).where(NotificationPreference.user_id.in_(chunk), NotificationPreference.kind == str(kind))
+        ):
+            rows.setdefault(user_id, []).append((channel, enabled))
+    planned = []
+    for user, payload, object_key in recipients:
+        for channel in _chosen_channels(user, rows.get(user.id, [])):
+            planned.append((outbox_key(kind, object_key, user.id, channel), channel, user, payload))
+    keys = [key for key, *_rest in planned]
+    owed: set[str] = set()
+    for chunk in _chunks(keys):
+        owed.update(db.session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    now = utcnow()
+    added = []
+    for key, channel, user, payload in planned:
+        if key in owed:
+            continue
+        owed.add(key)  # the same user and object twice in `recipients`: one message
+        message = OutboxMessage(
+            key=key,
+            channel=channel,
+            user_id=user.id,
+            recipient=_recipient(user, channel),
+            kind=str(kind),
+            locale=user.locale or default_locale,
+            payload=dict(payload),
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
         )
         db.session.add(message)
         added.append(message)

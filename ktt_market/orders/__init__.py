@@ -1,5 +1,6 @@
 """Orders area: the cart, checkout, purchases split into one order per cooperative, and their states."""
 
+from celery.schedules import crontab
 from flask import Flask
 from flask_login import user_logged_in
 
@@ -21,4 +22,8 @@ def init_app(app: Flask) -> None:
         schedule = dict(celery.conf.beat_schedule or {})
         schedule.setdefault("orders-expire-unpaid", {"task": "orders.expire_unpaid", "schedule": 300.0})
         schedule.setdefault("orders-complete-delivered", {"task": "orders.complete_delivered", "schedule": 3600.0})
+        # The Celery app keeps Vietnam time: 07:00 local, yesterday's digest.
+        schedule.setdefault(
+            "orders-daily-digest", {"task": "orders.daily_digest", "schedule": crontab(hour=7, minute=0)}
+        )
         celery.conf.beat_schedule = schedule

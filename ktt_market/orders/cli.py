@@ -1,6 +1,8 @@
-"""`flask orders expire-unpaid` and `flask orders complete-delivered`: the periodic tasks, by hand."""
+"""`flask orders expire-unpaid`, `complete-delivered` and `digest`: the periodic tasks, by hand."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import click
 from flask import current_app
@@ -8,6 +10,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from ..extensions import db
+from .digest import previous_local_day, send_daily_digests
 from .states import complete_delivered_orders, expire_unpaid_orders
 
 orders_cli = AppGroup("orders", help="Orders housekeeping.")
@@ -30,3 +33,18 @@ def complete_delivered_command(after_days: int | None) -> None:
     done = complete_delivered_orders(after_days=days)
     db.session.commit()
     click.echo(f"{done} delivered order(s) completed")
+
+
+@orders_cli.command("digest")
+@click.option(
+    "--day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The local day to report on, YYYY-MM-DD (default: yesterday in Vietnam).",
+)
+def digest_command(day: dt.datetime | None) -> None:
+    """Owe each cooperative's managers the daily digest (once per unit, day and manager)."""
+    report_day = day.date() if day else previous_local_day()
+    units, messages = send_daily_digests(report_day)
+    db.session.commit()
+    click.echo(f"{report_day.isoformat()}: {units} unit(s) with news, {messages} message(s) queued")
