@@ -338,3 +338,18 @@ def test_notify_many_adds_nothing_already_owed(app, shop):
         again = notification_services.notify_many(Kind.DAILY_DIGEST, [(owner, payload, "x")])
         assert again == []
         db.session.rollback()
+
+
+def test_a_checkout_to_the_threshold_warns_at_once_and_the_digest_lists_it_again(
+    app, coops, products, staff_a, buyer, place
+):
+    from ktt_market.core.i18n import local_today
+
+    number = place(buyer, {products["pomelo"]: 5})  # 10 -> 5: reaches the alert of 5
+    with app.app_context():
+        warned = db.session.scalars(select(OutboxMessage.user_id).where(OutboxMessage.kind == Kind.LOW_STOCK)).all()
+        assert warned == [staff_a.id, staff_a.id]  # e-mail and inbox, at checkout
+        (mine,) = [d for d in digest.build_digests(local_today()) if d.unit_id == coops[0].id]
+    # The event fires once, on crossing; the digest reminds every morning while it stays low.
+    assert [(p["name"], p["stock"]) for p in mine.low_stock] == [("Bưởi da xanh", 5)]
+    assert [o["number"] for o in mine.new_orders] == [number] and mine.waiting_count == 1
