@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from ..accounts.models import User
 from ..core.errors import PermissionDenied, ServiceError
@@ -274,15 +274,3 @@ def _sweep_strays(now: dt.datetime) -> None:
     for path in old:
         if path.name not in known:
             path.unlink(missing_ok=True)
-
-
-def active_count(user: User) -> int:
-    """Return how many of `user`'s exports are queued or running."""
-    return (
-        db.session.scalar(
-            select(func.count(ExportJob.id)).where(
-                ExportJob.user_id == user.id, ExportJob.status.in_([S.QUEUED, S.RUNNING])
-            )
-        )
-        or 0
-    )
