@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -12,8 +13,11 @@ __all__ = ["create_app"]
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: config, extensions, areas, in that order."""
+    # KTT_INSTANCE_PATH moves the writable folder (database, secret key, uploads, embedded broker).
+    instance = os.environ.get("KTT_INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=str(Path(instance).resolve()) if instance else None,
         instance_relative_config=True,
         template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
     )
@@ -49,10 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     celery_init_app(app)
 
     # 4. Areas: models are imported with their blueprints, so Alembic sees them all.
-    from . import accounts, catalog, core, health, members, notifications, orders, registry, reviews, sales
+    from . import accounts, catalog, core, exports, health, members, notifications, orders, registry, reviews, sales
 
     core.init_app(app)
-    for area in (accounts, registry, members, catalog, orders, reviews, sales, notifications, health):
+    for area in (accounts, registry, members, catalog, orders, reviews, sales, notifications, exports, health):
         area.init_app(app)
 
     # 5. Commands that span areas.

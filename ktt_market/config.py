@@ -34,6 +34,32 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+BACKGROUND_DEFAULTS: dict[str, float] = {
+    "ORDER_PAYMENT_TIMEOUT_MINUTES": 60,
+    "ORDER_COMPLETE_AFTER_DAYS": 14,
+    "NOTIFY_MAX_ATTEMPTS": 8,
+    "NOTIFY_RETRY_BASE_SECONDS": 30,
+    "NOTIFY_RETRY_CAP_SECONDS": 3600,
+    "NOTIFY_LEASE_SECONDS": 300,
+    "NOTIFY_DISPATCH_SECONDS": 15,
+    "NOTIFY_PAYMENT_WARNING_MINUTES": 15,
+    "HEARTBEAT_SECONDS": 30,
+}
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise RuntimeError(f"{name} must be positive, not {raw!r}")
+    return int(value) if value.is_integer() else value
+
+
 def load_config(instance_path: Path) -> dict:
     """Build the configuration mapping for one app instance."""
     env = os.environ
@@ -71,6 +97,10 @@ def load_config(instance_path: Path) -> dict:
         # Login throttling: per address and per account.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis away must not lock people out: count in memory until it is back, and never hang on it.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2} if redis_url else {},
         "LOGIN_RATE_LIMIT": env.get("KTT_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # Mail: SMTP when MAIL_SERVER is set, else messages are printed to the console.
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
@@ -91,4 +121,8 @@ def load_config(instance_path: Path) -> dict:
         # Product photos: where they are kept ("local": UPLOAD_FOLDER/media) and the largest file accepted.
         "KTT_STORAGE": env.get("KTT_STORAGE", "local"),
         "KTT_MAX_IMAGE_BYTES": int(env.get("KTT_MAX_IMAGE_BYTES", 5 * 1024 * 1024)),
+        # The address in e-mails' links (workers have no request to take it from).
+        "KTT_BASE_URL": env.get("KTT_BASE_URL") or None,
+        # Background work: order deadlines, delivery retries, the dispatcher and heartbeat periods.
+        **{name: _number(name, default) for name, default in BACKGROUND_DEFAULTS.items()},
     }

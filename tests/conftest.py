@@ -89,6 +89,8 @@ def app(database_url, tmp_path_factory):
             "SERVER_NAME": "ktt.test",
             "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
             "RATELIMIT_STORAGE_URI": "memory://",
+            # The embedded broker in a folder of the session's, never the developer's instance folder.
+            "CELERY": {"broker_url": f"sqlite:///{tmp_path_factory.mktemp('broker') / 'celery-broker.db'}"},
         }
     )
     with app.app_context():

@@ -41,34 +41,78 @@ def backoff_seconds(attempts: int) -> float:
     return min(cap, base * 2**attempts) * random.uniform(0.5, 1.5)
 
 
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=_cfg("NOTIFY_LEASE_SECONDS", 300))
+
+
 def _due(now: dt.datetime):
+    """Rows a delivery may claim: pending and due, or held by a worker whose lease lapsed."""
     return or_(
         and_(OutboxMessage.status == S.PENDING, OutboxMessage.next_attempt_at <= now),
         and_(OutboxMessage.status == S.SENDING, OutboxMessage.claimed_until < now),
     )
 
 
+def _undispatched(now: dt.datetime):
+    """Rows due that no queued task is known to carry (a pending row's claimed_until marks one)."""
+    return or_(
+        and_(
+            OutboxMessage.status == S.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        ),
+        and_(OutboxMessage.status == S.SENDING, OutboxMessage.claimed_until < now),
+    )
+
+
 @shared_task(name="notifications.dispatch_pending")
 def dispatch_pending(limit: int = 500) -> int:
-    """Queue a delivery for every message due (new, due for a retry, or with a lapsed claim)."""
+    """Queue one delivery for each message due (new, due for a retry, or with a lapsed claim).
+
+    Each row handed out is marked for a lease, so a queue slower than the dispatcher's period does
+    not fill up with copies of the same message; a copy is queued again only if the lease lapses.
+    """
     now = utcnow()
     ids = db.session.scalars(
-        select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at).limit(limit)
+        select(OutboxMessage.id).where(_undispatched(now)).order_by(OutboxMessage.next_attempt_at).limit(limit)
     ).all()
-    db.session.rollback()  # end the read transaction before talking to the broker
-    for message_id in ids:
-        deliver.delay(message_id)
+    if not ids:
+        db.session.rollback()
+        return 0
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), _undispatched(now))
+        .values(status=S.PENDING, claimed_until=now + _lease())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()  # before talking to the broker
+    for n, message_id in enumerate(ids):
+        try:
+            deliver.apply_async((message_id,), retry=False)
+        except Exception as exc:  # broker gone mid-way: the rest are handed out again on the next round
+            _release(ids[n:])
+            log.warning("broker unavailable, %d message(s) left for later: %s", len(ids) - n, type(exc).__name__)
+            return n
     return len(ids)
+
+
+def _release(ids: list[int]) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == S.PENDING)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def claim(message_id: int, now: dt.datetime | None = None) -> bool:
     """Take the message for this worker for a lease, atomically; False when someone else has it."""
     now = now or utcnow()
-    lease = dt.timedelta(seconds=_cfg("NOTIFY_LEASE_SECONDS", 300))
     result = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, _due(now))
-        .values(status=S.SENDING, claimed_until=now + lease)
+        .values(status=S.SENDING, claimed_until=now + _lease())
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

@@ -194,13 +194,45 @@ def test_a_text_over_400_characters_fails_without_retrying(app, buyer, owe):
 
 def test_dispatcher_hands_out_due_messages_only(app, buyer, owe, monkeypatch):
     queued = []
-    monkeypatch.setattr(tasks.deliver, "delay", lambda message_id: queued.append(message_id))
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: queued.append(args[0]))
     ids = owe(buyer)
     with app.app_context():
         db.session.get(OutboxMessage, ids["inapp"]).next_attempt_at = utcnow() + dt.timedelta(minutes=5)
         db.session.commit()
     assert tasks.dispatch_pending() == 1
     assert queued == [ids["email"]]
+
+
+def test_dispatcher_queues_a_message_once_per_lease_even_when_the_queue_is_slow(app, buyer, owe, monkeypatch):
+    queued = []
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: queued.append(args[0]))
+    ids = owe(buyer)
+    assert sorted(queued) == [] and tasks.dispatch_pending() == 2
+    # No worker took them yet: the next rounds add no copies to the queue.
+    assert tasks.dispatch_pending() == 0 and tasks.dispatch_pending() == 0
+    assert sorted(queued) == sorted(ids.values())
+    # The queued task still delivers (the dispatcher's mark is not a worker's claim).
+    assert tasks.deliver(ids["inapp"]) == "sent"
+    # Once the lease lapses without a delivery (the queue lost the task), it is queued again.
+    with app.app_context():
+        db.session.get(OutboxMessage, ids["email"]).claimed_until = utcnow() - dt.timedelta(seconds=1)
+        db.session.commit()
+    assert tasks.dispatch_pending() == 1
+    assert queued[-1] == ids["email"]
+
+
+def test_dispatcher_leaves_what_the_broker_refused_for_the_next_round(app, buyer, owe, monkeypatch, caplog):
+    def refuse(args, **kw):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.deliver, "apply_async", refuse)
+    owe(buyer)
+    assert tasks.dispatch_pending() == 0
+    assert "left for later" in caplog.text
+    queued = []
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: queued.append(args[0]))
+    assert tasks.dispatch_pending() == 2  # at once, not after a lease
+    assert len(queued) == 2
 
 
 def test_new_rows_are_kicked_after_commit_and_a_broker_outage_changes_nothing(app, buyer, monkeypatch, caplog):
