@@ -37,9 +37,9 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
 	@echo ""
-	@echo "  KTT Market is running at http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	@echo "  KTT Market is running at http://$(HOST):$(PORT)/ with a background worker (Ctrl+C stops both)"
 	@echo ""
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 test: install-test
 	$(BIN)/pytest
