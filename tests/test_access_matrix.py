@@ -58,6 +58,7 @@ OBJECT_ARGUMENTS = {
     "number",
     "line_id",
     "review_id",
+    "export_id",
     "notification_id",
     "message_id",
 }
@@ -71,6 +72,8 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
     order by a customer with a review; and outsiders."""
     from ktt_market.accounts.models import Role
     from ktt_market.catalog.models import Batch, Certification, CertificationKind, ProductImage
+    from ktt_market.core.models import utcnow
+    from ktt_market.exports.models import ExportJob, ExportStatus
     from ktt_market.extensions import db
     from ktt_market.members.models import CapitalEntry, CapitalEntryKind, Member
     from ktt_market.notifications.models import Notification, OutboxMessage, OutboxStatus
@@ -130,7 +133,16 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             status=OutboxStatus.FAILED,
             attempts=8,
         )
-        db.session.add_all([application, image, certification, batch, review, notification, message])
+        export = ExportJob(
+            user_id=owner_a.id,
+            kind="members",
+            params={"unit_id": unit_a.id},
+            status=ExportStatus.DONE,
+            filename="thanh-vien.xlsx",
+            storage_key="1-0123456789abcdef.xlsx",
+            expires_at=utcnow(),
+        )
+        db.session.add_all([application, image, certification, batch, review, notification, message, export])
         db.session.commit()
         ids = {
             "unit_id": unit_a.id,
@@ -148,6 +160,7 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             "number": bought.number,
             "line_id": bought.line_ids[0],
             "review_id": review.id,
+            "export_id": export.id,
             "notification_id": notification.id,
             "message_id": message.id,
             "slug": "trai-cay",

@@ -20,5 +20,7 @@ def test_redis_broker_gives_up_quickly_when_redis_hangs():
 
 def test_embedded_default_uses_sqlite_files_by_absolute_path():
     settings = _broker_settings(_App({"REDIS_URL": None}))
-    assert settings["broker_url"] == "sqla+sqlite:////srv/ktt/instance/celery-broker.db"
+    assert settings["broker_url"] == "sqlite:////srv/ktt/instance/celery-broker.db"
+    # Kombu's database transport, polling faster than its default second (see EmbeddedTransport).
+    assert settings["broker_transport"] == "ktt_market.core.celery:EmbeddedTransport"
     assert "broker_transport_options" not in settings  # the SQLAlchemy transport passes them to create_engine
