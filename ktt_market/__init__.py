@@ -53,10 +53,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     celery_init_app(app)
 
     # 4. Areas: models are imported with their blueprints, so Alembic sees them all.
-    from . import accounts, catalog, core, exports, health, members, notifications, orders, registry, reviews, sales
+    from . import (
+        accounts,
+        catalog,
+        core,
+        exports,
+        health,
+        members,
+        notifications,
+        orders,
+        payments,
+        registry,
+        reviews,
+        sales,
+    )
 
     core.init_app(app)
-    for area in (accounts, registry, members, catalog, orders, reviews, sales, notifications, exports, health):
+    for area in (accounts, registry, members, catalog, orders, payments, reviews, sales, notifications, exports, health):
         area.init_app(app)
 
     # 5. Commands that span areas.

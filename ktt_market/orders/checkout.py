@@ -231,5 +231,6 @@ def place_purchase(
         db.session.add(OrderEvent(order=order, from_status=None, to_status=status, actor_id=actor.id, created_at=now))
     empty_cart(cart)
     db.session.flush()
+    option.on_placed(purchase)
     notification_events.purchase_placed(purchase)
     return purchase

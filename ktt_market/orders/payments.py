@@ -13,7 +13,8 @@ from typing import ClassVar
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from .models import OrderStatus, PaymentMethod, Purchase
+from ..accounts.models import User
+from .models import Order, OrderStatus, PaymentMethod, Purchase
 
 
 class PaymentOption:
@@ -32,6 +33,17 @@ class PaymentOption:
     def start(self, purchase: Purchase) -> str | None:
         """Begin paying for a committed purchase; return the URL to send the buyer to, or None."""
         return None
+
+    # Hooks called inside the transaction of the change (they flush, never commit).
+
+    def on_placed(self, purchase: Purchase) -> None:
+        """Record what is owed for a purchase just placed (its orders are flushed)."""
+
+    def on_cancelled(self, order: Order, *, actor: User | None) -> None:
+        """React to an order cancelled (by the buyer, the cooperative, or lapsing unpaid)."""
+
+    def on_delivered(self, order: Order, *, actor: User | None) -> None:
+        """React to an order the cooperative marked delivered."""
 
 
 class CashOnDelivery(PaymentOption):

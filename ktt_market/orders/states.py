@@ -24,6 +24,7 @@ from ..extensions import db
 from ..notifications import events as notification_events
 from ..registry.access import staff_role
 from .models import Order, OrderEvent, OrderLine, OrderStatus
+from .payments import payment_option
 
 
 class Party(enum.StrEnum):
@@ -47,7 +48,9 @@ MOVES: dict[tuple[OrderStatus, OrderStatus], frozenset[Party]] = {
     (S.CONFIRMED, S.CANCELLED): frozenset({P.STAFF}),  # the cooperative cannot fulfil after all
     (S.SHIPPED, S.DELIVERED): frozenset({P.STAFF}),
     (S.DELIVERED, S.COMPLETED): frozenset({P.SYSTEM}),
-    (S.DELIVERED, S.REFUNDED): frozenset({P.SYSTEM}),  # by the payments area
+    # By the payments area, once the provider confirms the whole amount went back.
+    (S.CANCELLED, S.REFUNDED): frozenset({P.SYSTEM}),
+    (S.DELIVERED, S.REFUNDED): frozenset({P.SYSTEM}),
     (S.COMPLETED, S.REFUNDED): frozenset({P.SYSTEM}),
 }
 
@@ -154,6 +157,11 @@ def transition(
     db.session.flush()
     if to is S.CANCELLED:
         return_stock(order, now=now)
+    option = payment_option(order.purchase.payment_method)
+    if option is not None and to is S.CANCELLED:
+        option.on_cancelled(order, actor=actor)
+    elif option is not None and to is S.DELIVERED:
+        option.on_delivered(order, actor=actor)
     notification_events.order_moved(order, event, by_staff=who == {Party.STAFF})
     return event
 

@@ -75,6 +75,10 @@ class Unit(TimestampMixin, db.Model):
     contact_name: Mapped[str | None] = mapped_column(String(120))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    # The cooperative's own bank account: bank transfers go there, payouts too (VietQR BIN, 6 digits).
+    bank_bin: Mapped[str | None] = mapped_column(String(6))
+    bank_account: Mapped[str | None] = mapped_column(String(19))
+    bank_account_name: Mapped[str | None] = mapped_column(String(50))
     description: Mapped[str | None] = mapped_column(Text)
     platform_status: Mapped[PlatformStatus] = mapped_column(
         enum_column(PlatformStatus, "unit_platform_status"), default=PlatformStatus.NOT_JOINED, index=True

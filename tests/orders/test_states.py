@@ -35,6 +35,7 @@ ALLOWED = {
     (S.CONFIRMED, S.CANCELLED): "staff",
     (S.SHIPPED, S.DELIVERED): "staff",
     (S.DELIVERED, S.COMPLETED): "system",
+    (S.CANCELLED, S.REFUNDED): "system",
     (S.DELIVERED, S.REFUNDED): "system",
     (S.COMPLETED, S.REFUNDED): "system",
 }
