@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 
@@ -215,13 +216,16 @@ def due_for_a_run(now: dt.datetime | None = None) -> list[int]:
     now = now or utcnow()
     waited = now - dt.timedelta(seconds=_cfg("EXPORT_REQUEUE_AFTER_SECONDS", 30))
     stale = now - run_timeout()
-    exhausted = db.session.scalars(
-        select(ExportJob.id).where(
-            ExportJob.status == S.RUNNING, ExportJob.started_at < stale, ExportJob.attempts >= max_attempts()
-        )
+    exhausted = db.session.execute(
+        select(ExportJob.id, User.locale)
+        .join(User, User.id == ExportJob.user_id)
+        .where(ExportJob.status == S.RUNNING, ExportJob.started_at < stale, ExportJob.attempts >= max_attempts())
     ).all()
-    for job_id in exhausted:
-        fail(job_id, _("The export stopped unexpectedly several times. Try a smaller export, or ask for help."))
+    for job_id, locale in exhausted:
+        # The error is read by the person who asked, in their language.
+        with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            message = _("The export stopped unexpectedly several times. Try a smaller export, or ask for help.")
+        fail(job_id, message)
         log.warning("export %s given up after %d attempts", job_id, max_attempts())
     return list(
         db.session.scalars(

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ..accounts.models import User
 from ..core.errors import ServiceError
+from ..core.i18n import vnd
 from ..core.models import utcnow
 from ..core.text import nfc
 from ..extensions import db
@@ -152,7 +153,7 @@ def request_refund(payment: Payment, amount_vnd: int | None, *, actor: User | No
         raise ServiceError(_("Enter an amount above 0 đồng."), field="amount_vnd")
     if amount > left:
         raise ServiceError(
-            _("At most %(amount)s can still be refunded.", amount=f"{left:,}".replace(",", ".") + " ₫"),
+            _("At most %(amount)s can still be refunded.", amount=vnd(left)),
             field="amount_vnd",
         )
     refund = Refund(
