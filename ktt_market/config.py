@@ -60,6 +60,19 @@ def _number(name: str, default: float) -> float:
     return int(value) if value.is_integer() else value
 
 
+def _fee_bps() -> int:
+    """Read PLATFORM_FEE_BPS: the platform's fee in basis points of a sale (300 = 3 %), 0..10000."""
+    raw = (os.environ.get("PLATFORM_FEE_BPS") or "").strip()
+    if not raw:
+        return 300
+    # A typo here would charge every cooperative the wrong fee: refuse to start rather than guess.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 10_000:
+        raise RuntimeError(
+            f"PLATFORM_FEE_BPS must be a whole number of basis points from 0 to 10000 (300 = 3 %), not {raw!r}"
+        )
+    return int(raw)
+
+
 def load_config(instance_path: Path) -> dict:
     """Build the configuration mapping for one app instance."""
     env = os.environ
@@ -114,6 +127,12 @@ def load_config(instance_path: Path) -> dict:
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # The platform's own account for bank transfers (VietQR): without it, transfers go only to
+        # cooperatives that set their own account, and the method is hidden when none has.
+        "PLATFORM_BANK_BIN": env.get("PLATFORM_BANK_BIN") or None,
+        "PLATFORM_BANK_ACCOUNT": env.get("PLATFORM_BANK_ACCOUNT") or None,
+        "PLATFORM_BANK_NAME": env.get("PLATFORM_BANK_NAME") or None,
+        "PLATFORM_FEE_BPS": _fee_bps(),
         # Public listing pages kept per worker for anonymous visitors (0 turns it off); see core/pagecache.py.
         "KTT_PAGE_CACHE_SECONDS": float(env.get("KTT_PAGE_CACHE_SECONDS", 5)),
         # Where uploads and generated files go.
