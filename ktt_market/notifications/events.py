@@ -19,6 +19,7 @@ from .services import notify
 
 if TYPE_CHECKING:
     from ..orders.models import Order, OrderEvent, Purchase
+    from ..payments.models import Payment, Refund
     from ..registry.models import UnitApplication
 
 
@@ -157,3 +158,53 @@ def payment_expiring(order: Order) -> None:
     payload = _order_payload(order, expires_at=order.expires_at.isoformat() if order.expires_at else None)
     payload["role"] = "buyer"
     notify(Kind.PAYMENT_EXPIRING, user=order.purchase.buyer, object_key=f"order-{order.id}", payload=payload)
+
+
+def payment_received(payment: Payment) -> None:
+    """Tell the buyer their payment arrived, and the cooperative's staff that the order is paid.
+
+    Not for cash on delivery: the cash changed hands at the door, and the delivery message says so.
+    """
+    from ..orders.models import PaymentMethod
+
+    if payment.method is PaymentMethod.COD:
+        return
+    order = payment.order
+    payload = _order_payload(order, role="buyer", amount_vnd=payment.amount_vnd, method=str(payment.method))
+    object_key = f"payment-{payment.id}"
+    notify(Kind.PAYMENT_RECEIVED, user=order.purchase.buyer, object_key=object_key, payload=payload)
+    staff_payload = {
+        **payload,
+        "role": "staff",
+        "link": _path("orders.unit_order", unit_id=order.unit_id, order_id=order.id),
+    }
+    for staff in _staff_of(order.unit_id):
+        if staff.id != payment.recorded_by_id:  # whoever recorded the transfer knows already
+            notify(Kind.PAYMENT_RECEIVED, user=staff, object_key=object_key, payload=staff_payload)
+
+
+def payment_failed(payment: Payment) -> None:
+    """Tell the buyer a payment failed, and why: once for a failed attempt, once when it failed for good."""
+    from ..payments.models import PaymentStatus
+
+    final = payment.status is PaymentStatus.FAILED
+    payload = _order_payload(
+        payment.order,
+        role="buyer",
+        amount_vnd=payment.amount_vnd,
+        reason=payment.failure_reason,
+        final=final,
+        expires_at=payment.order.expires_at.isoformat() if payment.order.expires_at and not final else None,
+    )
+    # A declined card is often retried at once: one message per payment for attempts, not one per decline.
+    object_key = f"payment-{payment.id}-{'final' if final else 'attempt'}"
+    notify(Kind.PAYMENT_FAILED, user=payment.purchase.buyer, object_key=object_key, payload=payload)
+
+
+def refund_settled(refund: Refund) -> None:
+    """Tell the buyer a refund went back to them."""
+    payment = refund.payment
+    payload = _order_payload(
+        refund.order, role="buyer", amount_vnd=refund.amount_vnd, paid_vnd=payment.amount_vnd, reason=refund.reason
+    )
+    notify(Kind.REFUNDED, user=payment.purchase.buyer, object_key=f"refund-{refund.id}", payload=payload)

@@ -28,6 +28,9 @@ class Kind(enum.StrEnum):
     LOW_STOCK = "low_stock"
     PAYMENT_EXPIRING = "payment_expiring"
     DAILY_DIGEST = "daily_digest"
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_FAILED = "payment_failed"
+    REFUNDED = "refunded"
 
 
 class Channel(enum.StrEnum):

@@ -34,6 +34,9 @@ KIND_LABELS = {
     Kind.LOW_STOCK: _l("Low stock"),
     Kind.PAYMENT_EXPIRING: _l("Unpaid order about to expire"),
     Kind.DAILY_DIGEST: _l("Daily summary for cooperative managers (orders, stock, reviews)"),
+    Kind.PAYMENT_RECEIVED: _l("Payment received"),
+    Kind.PAYMENT_FAILED: _l("Payment failed"),
+    Kind.REFUNDED: _l("Refund sent"),
 }
 
 CHANNEL_LABELS = {
@@ -73,6 +76,14 @@ def title(kind: str, payload: Mapping[str, Any]) -> str:
         return _("Low stock: %(product)s", product=payload.get("product_name", ""))
     if kind == Kind.PAYMENT_EXPIRING:
         return _("Pay order %(number)s soon or it will be cancelled", number=number)
+    if kind == Kind.PAYMENT_RECEIVED:
+        if payload.get("role") == "staff":
+            return _("Order %(number)s is paid", number=number)
+        return _("Payment received for order %(number)s", number=number)
+    if kind == Kind.PAYMENT_FAILED:
+        return _("Payment for order %(number)s failed", number=number)
+    if kind == Kind.REFUNDED:
+        return _("Refund for order %(number)s sent", number=number)
     if kind == Kind.DAILY_DIGEST:
         day = payload.get("day")
         return _(

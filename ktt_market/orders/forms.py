@@ -6,7 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog.forms import SALE_UNIT_LABELS  # noqa: F401  (one set of labels, the catalogue's)
@@ -93,3 +93,14 @@ class ShipForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     """A move with nothing to fill in (confirm, deliver): the CSRF token only."""
+
+
+class DeliverForm(FlaskForm):
+    """Mark delivered; for cash on delivery the cooperative also confirms it holds the cash."""
+
+    cash_received = BooleanField(_l("Cash received"))
+    cash_required: bool = False  # set by the view from the order's payment method
+
+    def validate_cash_received(self, field):
+        if self.cash_required and not field.data:
+            raise ValidationError(_l("Tick “Cash received” once you hold the cash: this order is paid on delivery."))

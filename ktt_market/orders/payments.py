@@ -3,7 +3,8 @@
 A method is a class with a `code` (a `PaymentMethod` value stored on the purchase), a `label`, the
 status its orders start in, `available(app)` (offered at checkout?) and `start(purchase)`, called by
 the checkout page after the purchase is committed: it returns where to send the buyer to pay (a URL),
-or None when there is nothing to pay now. The payments area registers bank transfer and card here.
+or None when there is nothing to pay now. The payments area (payments/methods.py) registers cash on
+delivery, bank transfer and card here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
 from ..accounts.models import User
 from .models import Order, OrderStatus, PaymentMethod, Purchase
@@ -25,6 +25,8 @@ class PaymentOption:
     hint: ClassVar[str | None] = None
     # Orders of a method that is paid later start as pending_payment and lapse when not paid in time.
     initial_status: ClassVar[OrderStatus] = OrderStatus.PENDING_PAYMENT
+    # Paid in cash when the goods arrive: the cooperative confirms the cash when it marks delivery.
+    paid_on_delivery: ClassVar[bool] = False
 
     def available(self, app: Flask) -> bool:
         """Whether checkout offers this method (e.g. only when its keys are configured)."""
@@ -44,13 +46,6 @@ class PaymentOption:
 
     def on_delivered(self, order: Order, *, actor: User | None) -> None:
         """React to an order the cooperative marked delivered."""
-
-
-class CashOnDelivery(PaymentOption):
-    code = PaymentMethod.COD
-    label = _l("Cash on delivery")
-    hint = _l("Pay the carrier when the goods arrive.")
-    initial_status = OrderStatus.PLACED
 
 
 _REGISTRY: dict[PaymentMethod, PaymentOption] = {}
@@ -78,6 +73,3 @@ def payment_option(code: PaymentMethod | str) -> PaymentOption | None:
 def available_payment_options(app: Flask) -> list[PaymentOption]:
     """The methods checkout offers now, in the order they were registered."""
     return [option for option in _REGISTRY.values() if option.available(app)]
-
-
-register_payment_method(CashOnDelivery())

@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 
 from ..core import places
 from ..core.errors import ServiceError
+from ..core.i18n import vnd
 from ..extensions import db
 from ..registry.access import staff_unit_or_404
 from ..registry.forms import ward_choices
@@ -26,6 +27,7 @@ from .forms import (
     CartRemoveForm,
     CartUpdateForm,
     CheckoutForm,
+    DeliverForm,
     MoveForm,
     RejectForm,
     ShipForm,
@@ -360,6 +362,7 @@ def incoming(unit_id: int):
 def _unit_order_page(order: Order, **forms):
     forms.setdefault("reject_form", RejectForm(formdata=None))
     forms.setdefault("ship_form", ShipForm(formdata=None))
+    forms.setdefault("deliver_form", _deliver_form(order, DeliverForm(formdata=None)))
     return render_template(
         "orders/unit_order.html",
         order=order,
@@ -432,14 +435,26 @@ def ship(unit_id: int, order_id: int):
     )
 
 
+def _deliver_form(order: Order, form: DeliverForm) -> DeliverForm:
+    """Ask for the cash when the order is paid on delivery and may be delivered now."""
+    option = payment_option(order.purchase.payment_method)
+    form.cash_required = bool(
+        option is not None and option.paid_on_delivery and OrderStatus.DELIVERED in allowed_moves(order, current_user)
+    )
+    if form.cash_required:
+        form.cash_received.label.text = _("Cash received: %(amount)s", amount=vnd(order.subtotal_vnd))
+    return form
+
+
 @bp.post("/orders/units/<int:unit_id>/<int:order_id>/deliver")
 @login_required
 def deliver(unit_id: int, order_id: int):
+    order = order_for_staff_or_404(unit_id, order_id, current_user)
     return _staff_move(
         unit_id,
         order_id,
-        MoveForm(),
-        None,
+        _deliver_form(order, DeliverForm()),
+        "deliver_form",
         lambda order, form: services.deliver_order(order, actor=current_user),
         _("The order is marked delivered."),
     )

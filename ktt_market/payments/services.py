@@ -19,6 +19,7 @@ from ..core.i18n import vnd
 from ..core.models import utcnow
 from ..core.text import nfc
 from ..extensions import db
+from ..notifications import events as notification_events
 from ..orders.models import Order, OrderStatus, Purchase
 from ..orders.states import transition
 from . import ledger
@@ -88,6 +89,7 @@ def payment_succeeded(
     if order.status is OrderStatus.PENDING_PAYMENT:
         transition(order, OrderStatus.PLACED, actor=None, now=now)
     ledger.book_sale(payment)
+    notification_events.payment_received(payment)
     return True
 
 
@@ -100,6 +102,7 @@ def payment_failed(payment: Payment, *, reason: str, final: bool) -> bool:
     if final:
         payment.status = P.FAILED
     db.session.flush()
+    notification_events.payment_failed(payment)
     return True
 
 
@@ -189,6 +192,7 @@ def refund_succeeded(refund: Refund, *, provider_ref: str | None = None, now: dt
         OrderStatus.COMPLETED,
     }:
         transition(order, OrderStatus.REFUNDED, actor=None, now=refund.settled_at)
+    notification_events.refund_settled(refund)
     return True
 
 

@@ -236,17 +236,27 @@ def test_purchase_numbers_avoid_ambiguous_characters(ctx):
 
 def test_pending_payment_method_sets_a_deadline(app, buyer, products, place, monkeypatch):
     from ktt_market.orders.models import OrderStatus, PaymentMethod
-    from ktt_market.orders.payments import PaymentOption, register_payment_method, unregister_payment_method
+    from ktt_market.orders.payments import (
+        PaymentOption,
+        payment_option,
+        register_payment_method,
+        unregister_payment_method,
+    )
 
     class FakeTransfer(PaymentOption):
         code = PaymentMethod.BANK_TRANSFER
         label = "Bank transfer"
 
+    real = payment_option(PaymentMethod.BANK_TRANSFER)
     register_payment_method(FakeTransfer())
     try:
         place(buyer, {products["pomelo"]: 1}, payment_method="bank_transfer")
     finally:
-        unregister_payment_method(PaymentMethod.BANK_TRANSFER)
+        # Put back the real method (registered by the payments area), so later tests see the app as it is.
+        if real is not None:
+            register_payment_method(real)
+        else:
+            unregister_payment_method(PaymentMethod.BANK_TRANSFER)
     with app.app_context():
         order = db.session.scalar(select(Order))
         assert order.status is OrderStatus.PENDING_PAYMENT

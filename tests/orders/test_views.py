@@ -154,7 +154,8 @@ def test_staff_takes_an_order_to_delivery(app, client, login, staff_a, coops, bo
     assert status(app, bought["a"]) is OrderStatus.CONFIRMED
     response = post_form(client, staff_url(coops, bought, "/ship"), {"carrier": "GHN", "tracking_code": "GHN123"})
     assert response.status_code == 302
-    assert post_form(client, staff_url(coops, bought, "/deliver")).status_code == 302
+    # Cash on delivery: the cooperative confirms it holds the cash (payments area).
+    assert post_form(client, staff_url(coops, bought, "/deliver"), {"cash_received": "y"}).status_code == 302
     assert status(app, bought["a"]) is OrderStatus.DELIVERED
     html = page(client.get(staff_url(coops, bought)))
     assert "GHN123" in html and "Trần Văn Bưởi" in html  # history: who did it

@@ -1,0 +1,160 @@
+"""Bank-transfer pages: record a transfer received by its reference; a cooperative's own bank account.
+
+Also gives the order pages (templates/payments/_*.html, included there) what they show of a payment.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ..core.errors import PermissionDenied, ServiceError
+from ..core.i18n import datetime_vn
+from ..extensions import db
+from ..orders.models import Order
+from ..registry.access import staff_unit_or_404
+from . import transfers, vietqr
+from .forms import BankAccountForm, RecordTransferForm
+from .models import Collector, Payment, PaymentStatus
+from .services import payment_of
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+PAYMENT_STATUS_LABELS = {
+    PaymentStatus.PENDING: _l("Waiting for payment"),
+    PaymentStatus.SUCCEEDED: _l("Paid"),
+    PaymentStatus.FAILED: _l("Payment failed"),
+    PaymentStatus.EXPIRED: _l("Not paid in time"),
+    PaymentStatus.CANCELLED: _l("Nothing to pay (cancelled)"),
+}
+
+TRANSFERS_SHOWN = 200
+
+
+def bank_label(bank_bin: str | None) -> str:
+    """Return a bank's short and full name from its BIN (the BIN itself when unknown)."""
+    bank = vietqr.BANKS_BY_BIN.get(bank_bin or "")
+    return f"{bank.short_name} – {bank.name}" if bank else (bank_bin or "")
+
+
+def transfer_qr(payment: Payment) -> dict | None:
+    """Return the VietQR payload and its PNG as a data: URI (CSP allows data: images, not inline scripts)."""
+    payload = transfers.transfer_payload(payment)
+    if payload is None:
+        return None
+    png = base64.b64encode(vietqr.qr_png(payload, scale=5)).decode("ascii")
+    return {"payload": payload, "src": f"data:image/png;base64,{png}"}
+
+
+def order_payment(order: Order) -> Payment | None:
+    """Return the payment of an order, for the order pages."""
+    return payment_of(order)
+
+
+@bp.app_context_processor
+def _payments_context() -> dict:
+    return {
+        "order_payment": order_payment,
+        "transfer_qr": transfer_qr,
+        "bank_label": bank_label,
+        "PAYMENT_STATUS_LABELS": PAYMENT_STATUS_LABELS,
+        "COLLECTOR_PLATFORM": Collector.PLATFORM,
+    }
+
+
+def _status_code() -> int:
+    return 200 if request.method == "GET" else 422
+
+
+def _field_error(form, exc: ServiceError) -> None:
+    if exc.field and exc.field in form:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+# ---------------------------------------------------------------- transfers received
+
+
+@bp.route("/transfers", methods=["GET", "POST"])
+@login_required
+def transfers_page():
+    if not transfers.may_record_any(current_user):
+        abort(403)
+    form = RecordTransferForm()
+    if request.method == "GET" and request.args.get("reference"):
+        form.reference.data = request.args["reference"][:60]
+    if form.validate_on_submit():
+        try:
+            payment, done = transfers.record_transfer(form.reference.data, form.amount_vnd.data, actor=current_user)
+        except ServiceError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            number = payment.purchase.number
+            if done:
+                flash(
+                    _(
+                        "Transfer %(reference)s recorded: order %(number)s is paid and goes to the cooperative.",
+                        reference=payment.reference,
+                        number=number,
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    _(
+                        "Transfer %(reference)s was already recorded on %(time)s: nothing changed.",
+                        reference=payment.reference,
+                        time=_when(payment),
+                    ),
+                    "info",
+                )
+            return redirect(url_for(".transfers_page"))
+    pending = db.session.scalars(transfers.recordable_transfers(current_user).limit(TRANSFERS_SHOWN)).all()
+    return render_template("payments/transfers.html", form=form, pending=pending), _status_code()
+
+
+def _when(payment: Payment) -> str:
+    return datetime_vn(payment.paid_at) if payment.paid_at else ""
+
+
+# ---------------------------------------------------------------- a cooperative's own account
+
+
+@bp.route("/units/<int:unit_id>/bank-account", methods=["GET", "POST"])
+@login_required
+def bank_account(unit_id: int):
+    unit = staff_unit_or_404(unit_id, current_user, owner=True)
+    form = BankAccountForm(
+        data={"bank_bin": unit.bank_bin or "", "account": unit.bank_account, "holder": unit.bank_account_name}
+        if request.method == "GET"
+        else None
+    )
+    if form.validate_on_submit():
+        try:
+            transfers.set_bank_account(
+                unit,
+                actor=current_user,
+                bank_bin=form.bank_bin.data,
+                account=form.account.data,
+                holder=form.holder.data,
+            )
+        except PermissionDenied:
+            abort(404)
+        except ServiceError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            if unit.bank_account:
+                flash(_("Bank account saved: buyers' transfers now go straight to it."), "success")
+            else:
+                flash(_("Bank account removed: transfers go to the platform's account, if it has one."), "success")
+            return redirect(url_for(".bank_account", unit_id=unit.id))
+    return render_template("payments/bank_account.html", unit=unit, form=form), _status_code()
