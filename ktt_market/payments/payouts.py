@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 
 from ..accounts.models import User
 from ..core.errors import ServiceError
-from ..core.i18n import local_time
+from ..core.i18n import local_time, vnd
 from ..core.models import utcnow
 from ..core.spreadsheets import write_xlsx
 from ..core.text import nfc
@@ -38,10 +38,6 @@ _MEMO_PREFIX = "run:"
 def new_run_key() -> str:
     """Return a fresh one-time key for a payout run form."""
     return secrets.token_urlsafe(32)
-
-
-def _money(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".") + " ₫"
 
 
 def has_bank_account(unit: Unit) -> bool:
@@ -166,7 +162,7 @@ def record_payouts(
         owed = ledger.balance(unit.id)
         if line.amount_vnd > owed:
             message = (
-                _("At most %(amount)s is owed to this cooperative now.", amount=_money(owed))
+                _("At most %(amount)s is owed to this cooperative now.", amount=vnd(owed))
                 if owed > 0
                 else _("Nothing is owed to this cooperative now.")
             )
