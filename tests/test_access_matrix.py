@@ -40,6 +40,8 @@ PUBLIC = {
     "media.file",
     "trace.page",
     "trace.qr",
+    # Stripe's calls: authenticated by their signature, not a login (tests/payments/test_webhooks.py)
+    "payments_webhooks.stripe_webhook",
 }
 
 # Routes open to every logged-in user on any object they can see (a report is a request to the officers).

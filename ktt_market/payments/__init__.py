@@ -20,3 +20,8 @@ def init_app(app: Flask) -> None:
 
     methods.register_methods()
     app.register_blueprint(views.bp)
+
+    # Card payments through Stripe: the method, its webhook, refunds and the officer's returns page.
+    from .card import init_card
+
+    init_card(app)
