@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..registry.forms import WholeNumberField
 from . import vietqr
@@ -16,10 +16,12 @@ class RecordTransferForm(FlaskForm):
         _l("Transfer reference (from the transfer's content)"),
         validators=[DataRequired(_l("Enter the reference the buyer typed in the transfer.")), Length(max=60)],
     )
-    amount_vnd = WholeNumberField(
-        _l("Amount received (đồng)"),
-        validators=[DataRequired(_l("Enter the amount received, in đồng."))],
-    )
+    amount_vnd = WholeNumberField(_l("Amount received (đồng)"))
+
+    def validate_amount_vnd(self, field):
+        # Not DataRequired: it would hide the field's own "Enter a whole number" message.
+        if not field.process_errors and not field.data:
+            raise ValidationError(_l("Enter the amount received, in đồng."))
 
 
 def bank_select_choices() -> list[SelectChoice]:
