@@ -13,16 +13,20 @@ from wtforms.validators import Length, Optional, ValidationError
 from ..core.text import nfc
 from .payouts import RUN_KEY
 
-# People type amounts the way they read them: "1.500.000", "1 500 000 ₫", "1500000đ".
-_AMOUNT_NOISE = re.compile(r"[\s.,₫đĐ]|vnd|VND", re.UNICODE)
+# People type amounts the way they read them: "1.500.000", "1,500,000", "1 500 000 ₫", "1500000đ".
+_CURRENCY = re.compile(r"\s*(₫|đ|đồng|vnd)\s*$", re.IGNORECASE)
+_GROUPED = re.compile(r"^\d{1,3}([., \u00a0])\d{3}(\1\d{3})*$", re.ASCII)
 
 
 def parse_amount(text: str | None) -> int | None:
-    """Return whole đồng from what a person typed, or None if it is not a whole number."""
-    cleaned = _AMOUNT_NOISE.sub("", nfc(text or "") or "")
-    if not cleaned or not cleaned.isascii() or not cleaned.isdigit():
-        return None
-    return int(cleaned)
+    """Return whole đồng from what a person typed, or None if it is not a whole number of đồng."""
+    cleaned = _CURRENCY.sub("", (nfc(text or "") or "").strip()).strip()
+    if cleaned.isascii() and cleaned.isdigit():
+        return int(cleaned)
+    # Thousands separators only where they group thousands: "1,5" is no amount of đồng.
+    if _GROUPED.match(cleaned):
+        return int(re.sub(r"\D", "", cleaned))
+    return None
 
 
 class StatementFilterForm(FlaskForm):

@@ -143,3 +143,18 @@ def test_officers_of_the_province_and_admins_read_it(client, login, make_user, l
     # The number, but no link to an order page only the cooperative may open.
     assert sale.number in html and f"/orders/units/{ledger_coop.id}/{sale.order_id}" not in html
     assert client.get(f"/ledger/units/{ledger_coop.id}/export").status_code == 200
+
+
+def test_later_pages_carry_the_running_balance_on(client, login, owner, ledger_coop, ledger_entry_at, monkeypatch):
+    from ktt_market.payments import ledger_views
+
+    monkeypatch.setattr(ledger_views, "PER_PAGE", 2)
+    for day in range(1, 6):
+        when = dt.datetime(2026, 11, day, 12, 0, tzinfo=VN)
+        ledger_entry_at(ledger_coop, EntryKind.SALE, day * 1_000, when, f"t:{day}")
+    login(client, owner)
+    html = page(client.get(f"/ledger/units/{ledger_coop.id}?month=2026-11&page=2"))
+    # Page 2 holds the 3rd and 4th sales: 1.000 + 2.000 before them.
+    assert "₫6,000" in html and "₫10,000" in html
+    assert "03/11/2026 12:00" in html and "01/11/2026 12:00" not in html
+    assert 'rel="next"' in html and "page=3" in html and "month=2026-11" in html

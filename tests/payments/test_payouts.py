@@ -341,3 +341,24 @@ def test_concurrent_runs_cannot_overdraw_a_unit(app, admin, owed):
     assert all(r == "paid" or r == "Nothing is owed to this cooperative now." for r in results), results
     assert read_balance(app, a) == (0, 0)
     assert counts(app) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        ("1.500.000", 1_500_000),
+        ("1,500,000", 1_500_000),
+        ("1 500 000 ₫", 1_500_000),
+        ("1500000đ", 1_500_000),
+        (" 358900 ", 358_900),
+        ("1,5", None),
+        ("1.500,000", None),
+        ("-5", None),
+        ("٣٠٠.٠٠٠", None),
+        ("", None),
+    ],
+)
+def test_amounts_are_read_as_people_type_them(typed, amount):
+    from ktt_market.payments.ledger_forms import parse_amount
+
+    assert parse_amount(typed) == amount
