@@ -43,7 +43,7 @@ class PayoutRowForm(Form):
 
     unit_id = HiddenField()
     selected = BooleanField(_l("Pay"))
-    amount = StringField(_l("Amount (đồng)"), validators=[Length(max=30)])
+    amount = StringField(_l("Amount (đồng)"), validators=[Length(max=30)], render_kw={"inputmode": "numeric"})
     bank_reference = StringField(_l("Bank reference"), validators=[Length(max=100)])
 
     amount_vnd: int | None = None  # parsed by validate_amount
