@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.services import PostgresServer  # noqa: E402
 
-BENCHMARKS = ["scripts/bench_registry_import.py", "scripts/bench_catalog.py"]
+BENCHMARKS = ["scripts/bench_registry_import.py", "scripts/bench_catalog.py", "scripts/bench_notifications.py"]
 
 
 def main() -> int:

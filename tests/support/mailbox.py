@@ -12,7 +12,7 @@ import email
 import email.policy
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
@@ -24,6 +24,8 @@ from .services import free_port
 class Received:
     rcpt: list[str]
     message: EmailMessage
+    # time.monotonic() when the server had the whole message, before it answered: for latency figures.
+    arrived_at: float = field(default_factory=time.monotonic)
 
     @property
     def to(self) -> str:
@@ -59,9 +61,10 @@ class _Handler:
             except asyncio.CancelledError:  # aiosmtpd cancels the session when its client is gone
                 box.abandoned += 1
                 raise
+        arrived_at = time.monotonic()
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with box._cond:
-            box.received.append(Received(list(envelope.rcpt_tos), message))
+            box.received.append(Received(list(envelope.rcpt_tos), message, arrived_at))
             box._cond.notify_all()
         return "250 Message accepted for delivery"
 
