@@ -311,6 +311,7 @@ def test_the_owner_sets_the_bank_account_and_transfers_then_go_there(
 ):
     url = f"/payments/units/{coops[0].id}/bank-account"
     login(client, staff_a)
+    assert url in page(client.get(f"/registry/units/{coops[0].id}"))  # the unit page links to it
     assert client.get(url).status_code == 200
     response = post_form(client, url, {"bank_bin": "970416", "account": "2576 788 59", "holder": "Htx Bưởi Trà Vinh"})
     assert response.status_code == 302
