@@ -287,4 +287,5 @@ def init_card(app: Flask) -> None:
     if celery is not None:
         schedule = dict(celery.conf.beat_schedule or {})
         schedule.setdefault("payments-retry-refunds", {"task": "payments.retry_refunds", "schedule": 300.0})
+        schedule.setdefault("payments-sync-checkouts", {"task": "payments.sync_checkouts", "schedule": 300.0})
         celery.conf.beat_schedule = schedule

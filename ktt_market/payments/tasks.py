@@ -103,3 +103,56 @@ def expire_checkout(session_id: str) -> str:
         log.info("Stripe session %s not expired: %s", session_id, exc.message)
         return "not expired"
     return "expired"
+
+
+# Open pages quieter than this are asked about: a webhook normally arrives within seconds.
+SYNC_AFTER = dt.timedelta(minutes=5)
+
+
+def sync_open_checkouts(now: dt.datetime | None = None) -> int:
+    """Ask Stripe about open Checkout Sessions whose webhook never came; record what it says.
+
+    A missed `checkout.session.completed` (the endpoint was down) must not let a paid order lapse;
+    the late webhook then changes nothing, as the states only move forward.
+    """
+    from . import webhooks  # the same handlers as the webhook's
+    from .models import CardCheckout, CheckoutStatus
+
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(CardCheckout.session_id)
+        .where(
+            CardCheckout.status == CheckoutStatus.OPEN,
+            CardCheckout.session_id.is_not(None),
+            CardCheckout.updated_at <= now - SYNC_AFTER,
+        )
+        .order_by(CardCheckout.id)
+    ).all()
+    db.session.rollback()
+    settled = 0
+    for session_id in ids:
+        try:
+            session = stripe_gateway.retrieve_checkout_session(session_id)
+        except stripe_gateway.GatewayError as exc:
+            log.info("Stripe session %s not checked: %s", session_id, exc.message)
+            if isinstance(exc, stripe_gateway.GatewayUnavailable):
+                break  # Stripe is away: the next run tries again
+            continue
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            if session.get("payment_status") in {"paid", "no_payment_required"} or session.get("status") == "complete":
+                outcome = webhooks.on_session_completed(session)
+            elif session.get("status") == "expired":
+                outcome = webhooks.on_session_expired(session)
+            else:
+                db.session.rollback()
+                continue
+        db.session.commit()
+        log.info("Stripe session %s synced: %s", session_id, outcome)
+        settled += 1
+    return settled
+
+
+@shared_task(name="payments.sync_checkouts")
+def sync_checkouts() -> int:
+    """Catch up with Checkout Sessions paid or expired whose webhook did not arrive."""
+    return sync_open_checkouts()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
 import pytest
 
+from ktt_market.extensions import db
 from ktt_market.payments.models import StripeEvent
 from tests.support.fake_stripe import event, sign
 
@@ -199,3 +201,63 @@ def test_stripe_away_while_handling_asks_for_a_retry_and_records_nothing(
     response = send_event("checkout.session.async_payment_succeeded", {"id": session_id, "payment_status": "paid"})
     assert response.status_code == 503
     assert count(app, StripeEvent) == 0
+
+
+def test_a_missed_webhook_is_caught_up_by_asking_stripe(app, card_purchase, stripe_on, send_event):
+    from ktt_market.payments import tasks
+
+    session_id = load(app, card_purchase)["session_id"]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)
+    with app.app_context():
+        assert tasks.sync_open_checkouts(now=later) == 0  # still open at Stripe: nothing to record
+        stripe_on.pay(session_id, payment_intent="pi_missed")  # paid; the webhook never arrives
+        assert tasks.sync_open_checkouts() == 0  # too recent to ask about
+        assert tasks.sync_open_checkouts(now=later) == 1
+        db.session.remove()
+    state = load(app, card_purchase)
+    assert set(state["orders"].values()) == {"placed"}
+    assert {p[:2] for p in state["payments"].values()} == {("succeeded", "pi_missed")}
+    entries = state["entries"]
+    # The webhook arrives after all: nothing more happens.
+    assert send_event("checkout.session.completed", stripe_on.sessions[session_id]).status_code == 200
+    assert load(app, card_purchase)["entries"] == entries
+
+
+def test_a_session_that_expired_unseen_cancels_its_orders_on_catching_up(
+    app, card_purchase, stripe_on, products, stock_of
+):
+    from ktt_market.payments import tasks
+
+    session_id = load(app, card_purchase)["session_id"]
+    stripe_on.sessions[session_id]["status"] = "expired"
+    with app.app_context():
+        assert tasks.sync_open_checkouts(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)) == 1
+        db.session.remove()
+    state = load(app, card_purchase)
+    assert set(state["orders"].values()) == {"cancelled"}
+    assert stock_of(products["pomelo"]) == 10
+
+
+@pytest.mark.postgres_only
+def test_the_same_event_delivered_twice_at_the_same_moment_counts_once(app, card_purchase, stripe_on):
+    import threading
+
+    session = paid_session(stripe_on, app, card_purchase)
+    body = json.dumps(event("checkout.session.completed", session, "evt_twins"))
+    headers = {"Stripe-Signature": sign(body, WEBHOOK_SECRET)}
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def deliver():
+        client = app.test_client()
+        barrier.wait()
+        answers.append(client.post(WEBHOOK, data=body, headers=headers, content_type="application/json"))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in answers) == [200] * 4
+    assert count(app, StripeEvent) == 1
+    assert load(app, card_purchase)["entries"] == 4
