@@ -163,6 +163,8 @@ class PayoutBatch(db.Model):
     __tablename__ = "payout_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The run form's one-time key: the same form sent twice finds this batch.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -181,6 +183,10 @@ class Payout(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
     bank_reference: Mapped[str] = mapped_column(String(100))
+    # The account paid into, as it was: the unit may change its account later.
+    bank_bin: Mapped[str] = mapped_column(String(6))
+    bank_account: Mapped[str] = mapped_column(String(19))
+    bank_account_name: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     batch: Mapped[PayoutBatch] = relationship(back_populates="payouts")

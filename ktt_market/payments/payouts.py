@@ -30,9 +30,6 @@ from .models import EntryKind, LedgerEntry, Payout, PayoutBatch
 from .vietqr import BANKS_BY_BIN
 
 RUN_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-# Until payout_batches has a column of its own, the run's one-time key is kept in the memo of its
-# ledger entries: they are written in the same transaction as the batch, and never change.
-_MEMO_PREFIX = "run:"
 
 
 def new_run_key() -> str:
@@ -80,13 +77,7 @@ def batch_by_key(key: str | None) -> PayoutBatch | None:
     """Return the batch a payout form with this one-time key already recorded, if any."""
     if not key:
         return None
-    batch_id = db.session.scalar(
-        select(Payout.batch_id)
-        .join(LedgerEntry, LedgerEntry.payout_id == Payout.id)
-        .where(LedgerEntry.kind == EntryKind.PAYOUT, LedgerEntry.memo == _MEMO_PREFIX + key)
-        .limit(1)
-    )
-    return db.session.get(PayoutBatch, batch_id) if batch_id is not None else None
+    return db.session.scalar(select(PayoutBatch).where(PayoutBatch.idempotency_key == key))
 
 
 @dataclass(frozen=True)
@@ -169,7 +160,9 @@ def record_payouts(
             raise PayoutRefused(message, unit_id=unit.id, field="amount_vnd")
 
     now = now or utcnow()
-    batch = PayoutBatch(created_by_id=actor.id, note=nfc(note or "").strip() or None, created_at=now)
+    batch = PayoutBatch(
+        idempotency_key=key, created_by_id=actor.id, note=nfc(note or "").strip() or None, created_at=now
+    )
     db.session.add(batch)
     db.session.flush()
     for line in lines:
@@ -178,6 +171,9 @@ def record_payouts(
             unit_id=line.unit_id,
             amount_vnd=line.amount_vnd,
             bank_reference=nfc(line.bank_reference).strip(),
+            bank_bin=units[line.unit_id].bank_bin,
+            bank_account=units[line.unit_id].bank_account,
+            bank_account_name=units[line.unit_id].bank_account_name,
             created_at=now,
         )
         db.session.add(payout)
@@ -189,7 +185,7 @@ def record_payouts(
                 kind=EntryKind.PAYOUT,
                 amount_vnd=-line.amount_vnd,
                 payout_id=payout.id,
-                memo=_MEMO_PREFIX + key,
+                memo=None,
                 created_at=now,
             )
         )
@@ -231,10 +227,10 @@ def batch_xlsx(batch: PayoutBatch) -> bytes:
         (
             payout.unit.name,
             payout.unit.registration_code,
-            bank_label(payout.unit.bank_bin),
-            payout.unit.bank_bin or "",
-            payout.unit.bank_account or "",
-            payout.unit.bank_account_name or "",
+            bank_label(payout.bank_bin),
+            payout.bank_bin or "",
+            payout.bank_account or "",
+            payout.bank_account_name or "",
             payout.amount_vnd,
             payout.bank_reference,
         )

@@ -31,11 +31,13 @@ def upgrade():
     )
     op.create_table('payout_batches',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_payout_batches_created_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_batches'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_batches')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_payout_batches_idempotency_key'))
     )
     op.create_table('card_checkouts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -63,6 +65,9 @@ def upgrade():
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('amount_vnd', sa.BigInteger(), nullable=False),
     sa.Column('bank_reference', sa.String(length=100), nullable=False),
+    sa.Column('bank_bin', sa.String(length=6), nullable=False),
+    sa.Column('bank_account', sa.String(length=19), nullable=False),
+    sa.Column('bank_account_name', sa.String(length=50), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_vnd > 0', name=op.f('ck_payouts_amount_positive')),
     sa.ForeignKeyConstraint(['batch_id'], ['payout_batches.id'], name=op.f('fk_payouts_batch_id_payout_batches'), ondelete='RESTRICT'),

@@ -254,6 +254,19 @@ def test_batch_history_detail_and_bank_export(app, client, login, admin, owed):
     assert rows_out[2][6:] == (77_601, "FT-B")
     assert client.get("/ledger/payouts/batches/999999").status_code == 404
 
+    # The cooperative moves to another bank: the batch still shows the account it was paid into.
+    from ktt_market.registry.models import Unit
+
+    with app.app_context():
+        unit = db.session.get(Unit, a.id)
+        unit.bank_bin, unit.bank_account, unit.bank_account_name = "970422", "999888777", "HTX MOI"
+        db.session.commit()
+    assert "0071000123456" in page(client.get(batch_url)) and "999888777" not in page(client.get(batch_url))
+    rows_out = list(
+        load_workbook(io.BytesIO(client.get(f"{batch_url}/export").data)).worksheets[0].iter_rows(values_only=True)
+    )
+    assert rows_out[1][3:5] == ("970436", "0071000123456")
+
 
 @pytest.mark.parametrize(
     "path",
