@@ -74,6 +74,9 @@ def payment_succeeded(
     recorded, and the caller refunds it: see `refund_unwanted`.
     """
     now = now or utcnow()
+    # The order before the payment, as an order's expiry (transition, then payment_closed) locks them:
+    # locking in the opposite order deadlocks with it.
+    db.session.refresh(payment.order, with_for_update=True)
     _lock(payment)
     if payment.status is P.SUCCEEDED:
         return False

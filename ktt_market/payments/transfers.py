@@ -165,7 +165,8 @@ def record_transfer(
     if payment is None or not can_record(actor, payment):
         # The same words for "no such reference" and "not yours": references of others stay hidden.
         raise ServiceError(_("There is no pending transfer with this reference."), field="reference")
-    # Lock it: the expiry task may be cancelling this very order right now.
+    # Lock it (the order first, as the expiry task does): that task may be cancelling this very order now.
+    db.session.refresh(payment.order, with_for_update=True)
     db.session.refresh(payment, with_for_update=True)
     if payment.status is PaymentStatus.SUCCEEDED:
         return payment, False
