@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..registry.forms import WholeNumberField
@@ -22,6 +22,14 @@ class RecordTransferForm(FlaskForm):
         # Not DataRequired: it would hide the field's own "Enter a whole number" message.
         if not field.process_errors and not field.data:
             raise ValidationError(_l("Enter the amount received, in đồng."))
+
+
+class RefundSentForm(FlaskForm):
+    refund_id = HiddenField()
+    bank_reference = StringField(
+        _l("Bank reference of the transfer back"),
+        validators=[DataRequired(_l("Enter the bank's reference of the transfer back to the buyer.")), Length(max=100)],
+    )
 
 
 def bank_select_choices() -> list[SelectChoice]:

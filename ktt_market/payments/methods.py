@@ -80,10 +80,15 @@ class BankTransfer(PaymentOption):
         open_payments(purchase, collector_for=lambda order: details[order.id])
 
     def on_cancelled(self, order: Order, *, actor: User | None) -> None:
-        """Stop waiting for the transfer: lapsed when the system cancels for non-payment."""
+        """Stop waiting for the transfer (lapsed when the system cancels), or owe it back if it arrived."""
         payment = payment_of(order)
-        if payment is not None and payment.status is PaymentStatus.PENDING:
+        if payment is None:
+            return
+        if payment.status is PaymentStatus.PENDING:
             payment_closed(payment, expired=actor is None)
+        else:
+            # Whoever watches the receiving account sends it back and records it (payments.transfers_page).
+            transfers.refund_paid_transfer(payment, actor=actor)
 
 
 def register_methods() -> None:

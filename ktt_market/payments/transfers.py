@@ -27,8 +27,8 @@ from ..orders.models import Order, PaymentMethod, Purchase
 from ..registry.access import officer_covers, staff_role
 from ..registry.models import StaffRole, Unit, UnitStaff
 from . import vietqr
-from .models import Collector, Payment, PaymentStatus
-from .services import payment_succeeded
+from .models import Collector, Payment, PaymentStatus, Refund, RefundStatus
+from .services import payment_succeeded, refund_succeeded, refundable_vnd, request_refund
 
 REFERENCE_PREFIX = "KTT"
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
@@ -122,8 +122,8 @@ def can_record(actor: User, payment: Payment) -> bool:
     return officer or actor.role is Role.ADMIN
 
 
-def recordable_transfers(actor: User) -> Select:
-    """Return the query of pending transfers `actor` may record, oldest deadline first."""
+def _watched_by(actor: User):
+    """The condition on Payment/Order/Unit rows of the accounts `actor` watches (as `can_record`)."""
     staff_units = select(UnitStaff.unit_id).where(UnitStaff.user_id == actor.id)
     if actor.role is Role.ADMIN:
         allowed = Payment.collector == Collector.PLATFORM
@@ -131,12 +131,20 @@ def recordable_transfers(actor: User) -> Select:
         allowed = Unit.province_code == actor.province_code
     else:
         allowed = false()
-    allowed = or_(allowed, and_(Payment.collector == Collector.COOPERATIVE, Order.unit_id.in_(staff_units)))
+    return or_(allowed, and_(Payment.collector == Collector.COOPERATIVE, Order.unit_id.in_(staff_units)))
+
+
+def recordable_transfers(actor: User) -> Select:
+    """Return the query of pending transfers `actor` may record, oldest deadline first."""
     return (
         select(Payment)
         .join(Order, Order.id == Payment.order_id)
         .join(Unit, Unit.id == Order.unit_id)
-        .where(Payment.method == PaymentMethod.BANK_TRANSFER, Payment.status == PaymentStatus.PENDING, allowed)
+        .where(
+            Payment.method == PaymentMethod.BANK_TRANSFER,
+            Payment.status == PaymentStatus.PENDING,
+            _watched_by(actor),
+        )
         .order_by(Order.expires_at, Payment.id)
     )
 
@@ -193,6 +201,55 @@ def record_transfer(
         )
     done = payment_succeeded(payment, actor=actor, now=now)
     return payment, done
+
+
+# ---------------------------------------------------------------- sending a transfer back
+
+
+def refund_paid_transfer(payment: Payment, *, actor: User | None) -> Refund | None:
+    """Owe the buyer their transfer back when its order is cancelled after the money arrived."""
+    if payment.status is not PaymentStatus.SUCCEEDED or refundable_vnd(payment) <= 0:
+        return None
+    return request_refund(
+        payment, None, actor=actor, reason=_("The order was cancelled after the transfer was received.")
+    )
+
+
+def refunds_to_send(actor: User) -> Select:
+    """Return the query of transfers `actor` must send back to buyers (from the accounts they watch)."""
+    return (
+        select(Refund)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Order, Order.id == Payment.order_id)
+        .join(Unit, Unit.id == Order.unit_id)
+        .where(
+            Payment.method == PaymentMethod.BANK_TRANSFER,
+            Refund.status == RefundStatus.PENDING,
+            _watched_by(actor),
+        )
+        .order_by(Refund.id)
+    )
+
+
+def record_refund_sent(refund_id: int | None, bank_reference: str | None, *, actor: User) -> Refund:
+    """Record that the money of a transfer refund went back to the buyer, with the bank's reference."""
+    refund = db.session.get(Refund, refund_id) if refund_id else None
+    payment = refund.payment if refund is not None else None
+    if (
+        refund is None
+        or payment.method is not PaymentMethod.BANK_TRANSFER
+        or refund.status is not RefundStatus.PENDING
+        or not can_record(actor, payment)
+    ):
+        raise ServiceError(_("There is no refund waiting to be sent with this number."))
+    reference = nfc(bank_reference)
+    if not reference:
+        raise ServiceError(_("Enter the bank's reference of the transfer back to the buyer."), field="bank_reference")
+    if len(reference) > 100:
+        raise ServiceError(_("At most %(n)d characters.", n=100), field="bank_reference")
+    # The refund's id keeps the stored reference unique even when one bank batch paid several back.
+    refund_succeeded(refund, provider_ref=f"bank:{refund.id}:{reference}")
+    return refund
 
 
 # ---------------------------------------------------------------- a cooperative's own account

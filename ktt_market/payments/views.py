@@ -13,12 +13,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..core.errors import PermissionDenied, ServiceError
-from ..core.i18n import datetime_vn
+from ..core.i18n import datetime_vn, vnd
 from ..extensions import db
 from ..orders.models import Order
 from ..registry.access import staff_unit_or_404
 from . import transfers, vietqr
-from .forms import BankAccountForm, RecordTransferForm
+from .forms import BankAccountForm, RecordTransferForm, RefundSentForm
 from .models import Collector, Payment, PaymentStatus
 from .services import payment_of
 
@@ -116,8 +116,48 @@ def transfers_page():
                     "info",
                 )
             return redirect(url_for(".transfers_page"))
+    return _transfers_page(form=form)
+
+
+def _transfers_page(*, form: RecordTransferForm | None = None, refund_form: RefundSentForm | None = None):
     pending = db.session.scalars(transfers.recordable_transfers(current_user).limit(TRANSFERS_SHOWN)).all()
-    return render_template("payments/transfers.html", form=form, pending=pending), _status_code()
+    refunds = db.session.scalars(transfers.refunds_to_send(current_user).limit(TRANSFERS_SHOWN)).all()
+    return render_template(
+        "payments/transfers.html",
+        form=form or RecordTransferForm(formdata=None),
+        pending=pending,
+        refunds=refunds,
+        refund_form=refund_form,
+    ), _status_code()
+
+
+@bp.post("/transfers/refunds")
+@login_required
+def refund_sent():
+    if not transfers.may_record_any(current_user):
+        abort(403)
+    form = RefundSentForm()
+    if form.validate_on_submit():
+        refund_id = form.refund_id.data
+        try:
+            refund = transfers.record_refund_sent(
+                int(refund_id) if (refund_id or "").isdigit() else None, form.bank_reference.data, actor=current_user
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Refund of %(amount)s for order %(number)s recorded as sent.",
+                    amount=vnd(refund.amount_vnd),
+                    number=refund.payment.purchase.number,
+                ),
+                "success",
+            )
+            return redirect(url_for(".transfers_page"))
+    return _transfers_page(refund_form=form)
 
 
 def _when(payment: Payment) -> str:

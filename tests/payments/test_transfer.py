@@ -15,7 +15,7 @@ from ktt_market.extensions import db
 from ktt_market.orders.models import OrderStatus, Purchase
 from ktt_market.orders.payments import available_payment_options, payment_option
 from ktt_market.orders.states import expire_unpaid_orders
-from ktt_market.payments.models import Collector, EntryKind, Payment, PaymentStatus
+from ktt_market.payments.models import Collector, EntryKind, Payment, PaymentStatus, Refund, RefundStatus
 from ktt_market.payments.vietqr import parse_payload, qr_png
 from ktt_market.registry.models import StaffRole, Unit
 from tests.conftest import post_form
@@ -363,3 +363,63 @@ def test_the_cooperatives_own_account_wins_over_the_platforms(app, ctx, coops, c
     order_b.unit = db.session.get(Unit, coops[1].id)
     assert receiving_account(order_b, app.config)[0] is Collector.PLATFORM
     assert payment_option("bank_transfer").paid_on_delivery is False
+
+
+# ---------------------------------------------------------------- a paid transfer whose order is cancelled
+
+
+@pytest.fixture
+def paid_then_cancelled(app, client, login, buyer, admin, products, place, platform_account):
+    """A platform-collected transfer recorded by the admin, whose order the buyer then cancels."""
+    number = place(buyer, {products["pomelo"]: 2}, payment_method="bank_transfer")
+    [payment] = payments_of(app, number)
+    assert _record(login(app.test_client(), admin), payment["reference"], "120000").status_code == 302
+    login(client, buyer)
+    assert post_form(client, f"/orders/{number}/{payment['order_id']}/cancel").status_code == 302
+    return payment | {"number": number}
+
+
+def test_a_cancelled_paid_transfer_is_owed_back_until_its_refund_is_recorded(
+    app, client, login, buyer, admin, coops, paid_then_cancelled
+):
+    number = paid_then_cancelled["number"]
+    assert "₫120,000 will be sent back to the account you paid from." in page(client.get(f"/orders/{number}"))
+    with app.app_context():
+        refund = db.session.scalar(select(Refund))
+        assert refund.status is RefundStatus.PENDING and refund.amount_vnd == 120_000
+        refund_id = refund.id
+
+    desk = login(app.test_client(), admin)
+    html = page(desk.get("/payments/transfers"))
+    assert "Transfers to send back" in html and number in html
+    response = post_form(desk, "/payments/transfers/refunds", {"refund_id": str(refund_id), "bank_reference": ""})
+    assert response.status_code == 422
+    assert "Enter the bank's reference of the transfer back to the buyer." in page(response)
+    response = post_form(desk, "/payments/transfers/refunds", {"refund_id": "99999", "bank_reference": "FT123"})
+    assert response.status_code == 422
+    assert "There is no refund waiting to be sent with this number." in page(response)
+
+    response = post_form(
+        desk, "/payments/transfers/refunds", {"refund_id": str(refund_id), "bank_reference": "FT26331"}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        refund = db.session.get(Refund, refund_id)
+        assert refund.status is RefundStatus.SUCCEEDED and "FT26331" in refund.provider_ref
+    after = payments_of(app, number)[0]
+    assert after["order_status"] is OrderStatus.REFUNDED
+    # The ledger: the sale and its fee, then the refund and the fee given back: nothing owed.
+    assert sum(amount for _unit, _kind, amount in ledger_rows(app)) == 0
+    assert "sent back to you on" in page(client.get(f"/orders/{number}"))
+
+
+def test_outsiders_cannot_record_a_transfer_refund(app, login, staff_a, officer_elsewhere, paid_then_cancelled):
+    with app.app_context():
+        refund_id = db.session.scalar(select(Refund.id))
+    for who in (staff_a, officer_elsewhere):
+        desk = login(app.test_client(), who)
+        assert paid_then_cancelled["number"] not in page(desk.get("/payments/transfers"))
+        response = post_form(desk, "/payments/transfers/refunds", {"refund_id": str(refund_id), "bank_reference": "X"})
+        assert response.status_code == 422
+    with app.app_context():
+        assert db.session.get(Refund, refund_id).status is RefundStatus.PENDING
