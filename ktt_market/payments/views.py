@@ -6,6 +6,7 @@ Also gives the order pages (templates/payments/_*.html, included there) what the
 from __future__ import annotations
 
 import base64
+import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,6 +24,7 @@ from .models import Collector, Payment, PaymentStatus
 from .services import payment_of
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
+log = logging.getLogger(__name__)
 
 PAYMENT_STATUS_LABELS = {
     PaymentStatus.PENDING: _l("Waiting for payment"),
@@ -43,7 +45,12 @@ def bank_label(bank_bin: str | None) -> str:
 
 def transfer_qr(payment: Payment) -> dict | None:
     """Return the VietQR payload and its PNG as a data: URI (CSP allows data: images, not inline scripts)."""
-    payload = transfers.transfer_payload(payment)
+    try:
+        payload = transfers.transfer_payload(payment)
+    except ValueError:
+        # A receiving account the QR format cannot carry: the page still shows the details to type.
+        log.exception("no VietQR code for payment %s", payment.id)
+        return None
     if payload is None:
         return None
     png = base64.b64encode(vietqr.qr_png(payload, scale=5)).decode("ascii")

@@ -423,3 +423,16 @@ def test_outsiders_cannot_record_a_transfer_refund(app, login, staff_a, officer_
         assert response.status_code == 422
     with app.app_context():
         assert db.session.get(Refund, refund_id).status is RefundStatus.PENDING
+
+
+def test_an_account_the_qr_cannot_carry_still_shows_the_details(
+    app, client, login, buyer, products, place, platform_account, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PLATFORM_BANK_NAME", "★★★")  # no letter or digit: VietQR refuses the name
+    number = place(buyer, {products["pomelo"]: 1}, payment_method="bank_transfer")
+    login(client, buyer)
+    response = client.get(f"/orders/{number}")
+    assert response.status_code == 200
+    html = page(response)
+    assert vietqr_payloads(html) == [] and PLATFORM["account"] in html
+    assert payments_of(app, number)[0]["reference"] in html
