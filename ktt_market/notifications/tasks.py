@@ -71,14 +71,29 @@ def dispatch_pending(limit: int = 500) -> int:
 
     Each row handed out is marked for a lease, so a queue slower than the dispatcher's period does
     not fill up with copies of the same message; a copy is queued again only if the lease lapses.
+    Batches of `limit` follow each other until nothing is left or NOTIFY_DISPATCH_MAX (default
+    20,000) went out in this run: a backlog after an outage drains at the workers' pace, not 500
+    per period.
     """
+    cap = int(_cfg("NOTIFY_DISPATCH_MAX", 20_000))
+    total = 0
+    while total < cap:
+        sent, handed = _dispatch_batch(min(limit, cap - total))
+        total += sent
+        if sent < handed or handed < limit:
+            break  # the broker refused some, or nothing more is due
+    return total
+
+
+def _dispatch_batch(limit: int) -> tuple[int, int]:
+    """Hand out one batch; return (published, selected)."""
     now = utcnow()
     ids = db.session.scalars(
         select(OutboxMessage.id).where(_undispatched(now)).order_by(OutboxMessage.next_attempt_at).limit(limit)
     ).all()
     if not ids:
         db.session.rollback()
-        return 0
+        return 0, 0
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), _undispatched(now))
@@ -92,8 +107,8 @@ def dispatch_pending(limit: int = 500) -> int:
         except Exception as exc:  # broker gone mid-way: the rest are handed out again on the next round
             _release(ids[n:])
             log.warning("broker unavailable, %d message(s) left for later: %s", len(ids) - n, type(exc).__name__)
-            return n
-    return len(ids)
+            return n, len(ids)
+    return len(ids), len(ids)
 
 
 def _release(ids: list[int]) -> None:

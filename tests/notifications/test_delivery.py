@@ -298,3 +298,17 @@ def test_an_sms_provider_is_a_registered_class(app, buyer, owe, monkeypatch):
     ids = owe(buyer, Kind.UNIT_APPROVED, {"unit_name": "HTX Rau sạch"})
     assert tasks.deliver(ids["sms"]) == "sent"
     assert sent and sent[0][0] == "sms" and "HTX Rau sạch" in sent[0][1]
+
+
+def test_a_backlog_drains_in_one_run_batch_after_batch(app, buyer, owe, monkeypatch):
+    queued = []
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: queued.append(args[0]))
+    for n in range(5):
+        owe(buyer, object_key=f"order-{n}")  # two channels each: ten messages
+    assert tasks.dispatch_pending(limit=3) == 10
+    assert len(set(queued)) == 10
+    monkeypatch.setitem(app.config, "NOTIFY_DISPATCH_MAX", 4)
+    for n in range(5, 8):
+        owe(buyer, object_key=f"order-{n}")
+    assert tasks.dispatch_pending(limit=3) == 4  # the cap: the rest waits for the next run
+    assert tasks.dispatch_pending(limit=3) == 2

@@ -71,7 +71,9 @@ def test_checkout_refuses_a_cart_whose_cooperative_cannot_be_paid(
     with pytest.raises(ServiceError) as refused:
         place(buyer, {products["pomelo"]: 1, products["coconut"]: 1}, payment_method="bank_transfer")
     assert refused.value.field == "payment_method"
-    assert refused.value.message == "HTX Dừa Bến Tre cannot receive bank transfers yet: choose another payment method."
+    assert refused.value.message == (
+        "HTX Dừa Bến Tre chưa thể nhận thanh toán chuyển khoản: vui lòng chọn phương thức thanh toán khác."
+    )  # the default language: Vietnamese
     assert stock_of(products["coconut"]) == 3 and stock_of(products["pomelo"]) == 10
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Purchase)) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -81,6 +82,8 @@ class Mailbox:
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> Mailbox:
+        # aiosmtpd logs every SMTP command at INFO: noise in test output, and slow under load.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
         return self
 
