@@ -7,6 +7,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ..core.access import admin_required
@@ -170,9 +171,10 @@ def payout_run():
         return _run_page(form, 422)
     if created:
         flash(
-            _(
-                "Payouts recorded: %(count)d cooperatives, %(total)s.",
-                count=len(batch.payouts),
+            ngettext(
+                "Payout recorded: %(num)d cooperative, %(total)s.",
+                "Payouts recorded: %(num)d cooperatives, %(total)s.",
+                len(batch.payouts),
                 total=vnd(payouts.batch_total(batch)),
             ),
             "success",

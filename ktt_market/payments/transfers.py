@@ -241,7 +241,7 @@ def record_refund_sent(refund_id: int | None, bank_reference: str | None, *, act
         or refund.status is not RefundStatus.PENDING
         or not can_record(actor, payment)
     ):
-        raise ServiceError(_("There is no refund waiting to be sent with this number."))
+        raise ServiceError(_("This refund is no longer waiting to be sent."))
     reference = nfc(bank_reference)
     if not reference:
         raise ServiceError(_("Enter the bank's reference of the transfer back to the buyer."), field="bank_reference")

@@ -399,7 +399,7 @@ def test_a_cancelled_paid_transfer_is_owed_back_until_its_refund_is_recorded(
     assert "Enter the bank's reference of the transfer back to the buyer." in page(response)
     response = post_form(desk, "/payments/transfers/refunds", {"refund_id": "99999", "bank_reference": "FT123"})
     assert response.status_code == 422
-    assert "There is no refund waiting to be sent with this number." in page(response)
+    assert "This refund is no longer waiting to be sent." in page(response)
 
     response = post_form(
         desk, "/payments/transfers/refunds", {"refund_id": str(refund_id), "bank_reference": "FT26331"}
