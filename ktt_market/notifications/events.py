@@ -163,11 +163,13 @@ def payment_expiring(order: Order) -> None:
 def payment_received(payment: Payment) -> None:
     """Tell the buyer their payment arrived, and the cooperative's staff that the order is paid.
 
-    Not for cash on delivery: the cash changed hands at the door, and the delivery message says so.
+    Not for a method paid on delivery (cash): the money changed hands at the door, and the delivery
+    message says so.
     """
-    from ..orders.models import PaymentMethod
+    from ..orders.payments import payment_option
 
-    if payment.method is PaymentMethod.COD:
+    option = payment_option(payment.method)
+    if option is not None and option.paid_on_delivery:
         return
     order = payment.order
     payload = _order_payload(order, role="buyer", amount_vnd=payment.amount_vnd, method=str(payment.method))
