@@ -69,7 +69,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     core.init_app(app)
-    for area in (accounts, registry, members, catalog, orders, payments, reviews, sales, notifications, exports, health):
+    areas = (accounts, registry, members, catalog, orders, payments, reviews, sales, notifications, exports, health)
+    for area in areas:
         area.init_app(app)
 
     # 5. Commands that span areas.
