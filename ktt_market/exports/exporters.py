@@ -331,7 +331,7 @@ def _members_allowed(user: User, params: Mapping[str, Any]) -> bool:
 
 def _members_sheets(params: Mapping[str, Any]) -> list[SheetSpec]:
     from ..members import services as members
-    from ..members.labels import CATEGORY_LABELS, ENTRY_KIND_LABELS, ROLE_LABELS
+    from ..members.labels import ENTRY_KIND_LABELS
     from ..members.models import CapitalEntry, Member
 
     unit = db.session.get(Unit, params["unit_id"])
@@ -345,17 +345,7 @@ def _members_sheets(params: Mapping[str, Any]) -> list[SheetSpec]:
         balances = members.member_balances(unit)
 
         def to_row(m: Member) -> Row:
-            return (
-                m.code,
-                m.full_name,
-                m.phone or "",
-                m.address or "",
-                str(CATEGORY_LABELS[m.category]),
-                str(ROLE_LABELS[m.role]),
-                m.joined_on,
-                m.left_on,
-                balances.get(m.id, 0),
-            )
+            return members.register_row(m, balances)
 
         yield from batches_by_id(member_ids, load_members, to_row, size)
 

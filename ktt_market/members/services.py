@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -734,25 +734,27 @@ def import_members(unit: Unit, *, actor: User, data: bytes) -> ImportPlan:
 # ------------------------------------------------------------------ export
 
 
+def register_row(m: Member, balances: Mapping[int, int]) -> tuple:
+    """Return one member's row of the exported register (the columns of `export_headers`)."""
+    return (
+        m.code,
+        m.full_name,
+        m.phone or "",
+        m.address or "",
+        str(CATEGORY_LABELS[m.category]),
+        str(ROLE_LABELS[m.role]),
+        m.joined_on,
+        m.left_on,
+        balances.get(m.id, 0),
+    )
+
+
 def export_register(unit: Unit) -> bytes:
     """The register and the capital ledger as an XLSX workbook."""
     members = list(db.session.scalars(select(Member).where(Member.unit_id == unit.id).order_by(Member.code)))
     balances = member_balances(unit)
     headers = export_headers()
-    register_rows = (
-        (
-            m.code,
-            m.full_name,
-            m.phone or "",
-            m.address or "",
-            str(CATEGORY_LABELS[m.category]),
-            str(ROLE_LABELS[m.role]),
-            m.joined_on,
-            m.left_on,
-            balances.get(m.id, 0),
-        )
-        for m in members
-    )
+    register_rows = (register_row(m, balances) for m in members)
     entries = db.session.execute(
         select(CapitalEntry, Member.code, Member.full_name)
         .join(Member, Member.id == CapitalEntry.member_id)

@@ -61,6 +61,11 @@ def book_sale(payment: Payment) -> list[LedgerEntry]:
     return [entry for entry in booked if entry is not None]
 
 
+def _sum(*conditions) -> int:
+    """Return the sum of the entries matching `conditions` (0 for none)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_vnd), 0)).where(*conditions)) or 0)
+
+
 def book_refund(refund: Refund) -> list[LedgerEntry]:
     """Debit a confirmed refund, and give back the fee's share of it.
 
@@ -71,32 +76,10 @@ def book_refund(refund: Refund) -> list[LedgerEntry]:
     if payment.collector is not Collector.PLATFORM:
         return []
     order = payment.order
-    fee_charged = -(
-        db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount_vnd), 0)).where(LedgerEntry.key == f"fee:order:{order.id}")
-        )
-        or 0
-    )
-    refunded_before = (
-        db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount_vnd), 0)).where(
-                LedgerEntry.order_id == order.id,
-                LedgerEntry.kind == EntryKind.REFUND,
-                LedgerEntry.refund_id != refund.id,
-            )
-        )
-        or 0
-    )
-    fee_back_before = (
-        db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount_vnd), 0)).where(
-                LedgerEntry.order_id == order.id,
-                LedgerEntry.kind == EntryKind.FEE_REFUND,
-                LedgerEntry.refund_id != refund.id,
-            )
-        )
-        or 0
-    )
+    fee_charged = -_sum(LedgerEntry.key == f"fee:order:{order.id}")
+    others = (LedgerEntry.order_id == order.id, LedgerEntry.refund_id != refund.id)
+    refunded_before = _sum(*others, LedgerEntry.kind == EntryKind.REFUND)
+    fee_back_before = _sum(*others, LedgerEntry.kind == EntryKind.FEE_REFUND)
     refunded_total = -refunded_before + refund.amount_vnd
     fee_back_total = (fee_charged * refunded_total + payment.amount_vnd // 2) // payment.amount_vnd
     booked = [
@@ -123,12 +106,7 @@ def book_refund(refund: Refund) -> list[LedgerEntry]:
 
 def balance(unit_id: int) -> int:
     """Return what the platform owes the cooperative now (the sum of its entries)."""
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount_vnd), 0)).where(LedgerEntry.unit_id == unit_id)
-        )
-        or 0
-    )
+    return _sum(LedgerEntry.unit_id == unit_id)
 
 
 def _refuse_changes(session: Session, flush_context, instances) -> None:
@@ -207,10 +185,6 @@ class PeriodTotals:
     fee_returned: int
     paid_out: int
     closing: int
-
-
-def _sum(*conditions) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_vnd), 0)).where(*conditions)) or 0)
 
 
 def balance_at(unit_id: int, moment: dt.datetime) -> int:
