@@ -71,6 +71,8 @@ class DemoUnit:
     message: str | None = None
     approved_at: dt.datetime | None = None
     register_size: int = 0  # members written into the demo register
+    # (VietQR bank BIN, account number, holder): bank transfers for its orders go straight there.
+    bank: tuple[str, str, str] | None = None
 
 
 LOGINS = (
@@ -107,6 +109,7 @@ UNITS = (
         description="Trồng và tiêu thụ dừa sáp đặc sản Cầu Kè; cung cấp dừa sáp trái và cơm dừa sáp đông lạnh.",
         status=PlatformStatus.APPROVED, owner="manager@ktt.vn", application_kind=ApplicationKind.CLAIM,
         approved_at=_at(2025, 8, 14), register_size=12,
+        bank=("970405", "7302205123456", "HTX NONG NGHIEP DUA SAP CAU KE"),
     ),
     DemoUnit(
         "2100634781", HTX, "Hợp tác xã Thủy sản Long Hữu", AGRI, "tôm thẻ chân trắng, cua biển", 29518,
@@ -328,6 +331,8 @@ def _ensure_unit(spec: DemoUnit, report: LoadReport) -> Unit:
         platform_status=spec.status,
         approved_at=spec.approved_at,
     )
+    if spec.bank:
+        unit.bank_bin, unit.bank_account, unit.bank_account_name = spec.bank
     db.session.add(unit)
     db.session.flush()
     report.created["units"] += 1

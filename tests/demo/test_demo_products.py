@@ -66,3 +66,16 @@ def test_second_run_adds_no_products(app, runner, loaded):
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "already loaded" in again.output
     assert _catalogue_counts(app) == before
+
+
+def test_the_demo_manager_can_be_paid_by_vietqr_transfer(app, loaded):
+    from ktt_market.extensions import db
+    from ktt_market.orders.payments import available_payment_options
+    from ktt_market.payments import vietqr
+    from ktt_market.registry.models import Unit
+
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.registration_code == "2100512345"))
+        payload = vietqr.build_payload(bin=unit.bank_bin, account=unit.bank_account, amount=120_000, reference="KTT1")
+        assert vietqr.parse_payload(payload)["account"] == "7302205123456"
+        assert "bank_transfer" in {str(o.code) for o in available_payment_options(app)}
