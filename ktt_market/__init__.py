@@ -55,7 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     # 4. Areas: models are imported with their blueprints, so Alembic sees them all.
     from . import (
         accounts,
+        audit,
         catalog,
+        classification,
         core,
         exports,
         health,
@@ -63,13 +65,29 @@ def create_app(test_config: dict | None = None) -> Flask:
         notifications,
         orders,
         payments,
+        programs,
         registry,
         reviews,
         sales,
     )
 
     core.init_app(app)
-    areas = (accounts, registry, members, catalog, orders, payments, reviews, sales, notifications, exports, health)
+    areas = (
+        accounts,
+        audit,
+        registry,
+        members,
+        catalog,
+        orders,
+        payments,
+        reviews,
+        sales,
+        classification,
+        programs,
+        notifications,
+        exports,
+        health,
+    )
     for area in areas:
         area.init_app(app)
 

@@ -97,13 +97,14 @@ def app(database_url, tmp_path_factory):
         upgrade()
         # Reference data the migrations seed (the category tree) survives the per-test cleaning.
         app.config["TEST_SEEDED_CATEGORY_IDS"] = sorted(db.session.scalars(text("SELECT id FROM categories")))
+        app.config["TEST_SEEDED_RUBRIC_IDS"] = sorted(db.session.scalars(text("SELECT id FROM rubrics")))
         db.session.remove()
     yield app
     with app.app_context():
         db.engine.dispose()  # close pooled connections before the server stops
 
 
-_SEEDED_TABLES = {"categories"}
+_SEEDED_TABLES = {"categories", "rubrics", "rubric_criteria"}
 
 
 @pytest.fixture(autouse=True)
@@ -126,6 +127,9 @@ def _clean_tables(request):
                 for name in reversed(tables):
                     conn.exec_driver_sql(f"DELETE FROM {name}")
             conn.exec_driver_sql(f"DELETE FROM categories WHERE id NOT IN ({seeded})")
+            rubrics = ",".join(str(i) for i in app.config["TEST_SEEDED_RUBRIC_IDS"]) or "0"
+            conn.exec_driver_sql(f"DELETE FROM rubric_criteria WHERE rubric_id NOT IN ({rubrics})")
+            conn.exec_driver_sql(f"DELETE FROM rubrics WHERE id NOT IN ({rubrics})")
         limiter.reset()
 
 
