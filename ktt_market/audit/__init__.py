@@ -6,4 +6,7 @@ from . import models  # noqa: F401  (registers the models)
 
 
 def init_app(app: Flask) -> None:
-    """Register the area (its pages and commands are added as they land)."""
+    """Register the audit log's page."""
+    from .views import bp
+
+    app.register_blueprint(bp)
