@@ -213,3 +213,8 @@ def actors_of(events: Iterable[AuditEvent]) -> dict[int, User]:
     if not ids:
         return {}
     return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def is_official(actor: User | None) -> bool:
+    """Return whether an action by `actor` belongs in the log: officers, admins and the command line."""
+    return actor is None or actor.role in (Role.OFFICER, Role.ADMIN)

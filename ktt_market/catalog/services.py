@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, exists, func, select
 
 from ..accounts.models import User
+from ..audit import services as audit
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import local_today
 from ..core.images import store_image
@@ -553,6 +554,9 @@ def _check_category(data: CategoryData, category: Category | None) -> None:
             parent = parent.parent
 
 
+CATEGORY_FIELDS = ("slug", "name_vi", "name_en", "parent_id", "position")
+
+
 def _require_admin(actor: User) -> None:
     if actor is None or not actor.is_admin:
         raise PermissionDenied(_("Only platform admins manage the category tree."))
@@ -571,6 +575,13 @@ def create_category(*, actor: User, data: CategoryData) -> Category:
     )
     db.session.add(category)
     db.session.flush()
+    audit.record(
+        "catalog.category.create",
+        actor=actor,
+        obj=category,
+        summary=f"Added the category {category.name_en} ({category.slug})",
+        after=audit.snapshot(category, CATEGORY_FIELDS),
+    )
     return category
 
 
@@ -578,12 +589,23 @@ def update_category(category: Category, *, actor: User, data: CategoryData) -> C
     """Rename or move a category; its products' search text follows the new names."""
     _require_admin(actor)
     _check_category(data, category)
+    before = audit.snapshot(category, CATEGORY_FIELDS)
     category.slug = data.slug
     category.name_vi = nfc(data.name_vi)
     category.name_en = nfc(data.name_en)
     category.parent_id = data.parent_id
     category.position = data.position
     db.session.flush()
+    changed_before, changed_after = audit.changes(before, audit.snapshot(category, CATEGORY_FIELDS))
+    if changed_after:
+        audit.record(
+            "catalog.category.update",
+            actor=actor,
+            obj=category,
+            summary=f"Edited the category {category.name_en} ({category.slug})",
+            before=changed_before,
+            after=changed_after,
+        )
     db.session.expire(category, ["parent"])
     affected = _with_descendants(category.id)
     # Renames are rare admin acts: re-folding the products of the subtree one by one is acceptable.

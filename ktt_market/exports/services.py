@@ -22,9 +22,11 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 
 from ..accounts.models import User
+from ..audit import services as audit
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.models import utcnow
 from ..extensions import db
+from ..registry.models import Unit
 from .exporters import exporter_for
 from .models import ExportJob, ExportStatus
 
@@ -119,6 +121,19 @@ def request_export(kind: str, params: Mapping[str, Any], *, actor: User) -> Expo
     )
     db.session.add(job)
     db.session.flush()
+    if audit.is_official(actor):
+        province = cleaned.get("province")
+        if "unit_id" in cleaned:
+            unit = db.session.get(Unit, cleaned["unit_id"])
+            province = unit.province_code if unit is not None else None
+        audit.record(
+            "exports.request",
+            actor=actor,
+            obj=job,
+            province_code=province,
+            summary=f"Requested the {kind} export",
+            after={"kind": kind, **cleaned},
+        )
     return job
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..audit import services as audit
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import datetime_vn
 from ..core.models import utcnow
@@ -207,7 +208,17 @@ def approve_return(order: Order, amount_vnd: int | None, *, actor: User, reason:
     payment = services.payment_of(order)
     if payment is None or payment.method is not PaymentMethod.CARD:
         raise ServiceError(_("This order was not paid by card: it cannot be refunded here."))
-    return services.request_refund(payment, amount_vnd, actor=actor, reason=reason)
+    refund = services.request_refund(payment, amount_vnd, actor=actor, reason=reason)
+    audit.record(
+        "payments.return.approve",
+        actor=actor,
+        obj=order,
+        province_code=order.unit.province_code,
+        summary=f"Approved the return of order {order.purchase.number} ({order.unit.name})",
+        before={"order_status": order.status},
+        after={"refund_id": refund.id, "amount_vnd": refund.amount_vnd, "reason": reason},
+    )
+    return refund
 
 
 def card_payment(order: Order) -> Payment | None:

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from ..accounts.models import User
+from ..audit import services as audit
 from ..core.errors import ServiceError
 from ..core.i18n import local_time, vnd
 from ..core.models import utcnow
@@ -189,7 +190,23 @@ def record_payouts(
                 created_at=now,
             )
         )
+        # Officers see the payouts to their province's cooperatives; the run itself is the admins'.
+        audit.record(
+            "payments.payout.record",
+            actor=actor,
+            obj=payout,
+            province_code=units[line.unit_id].province_code,
+            summary=f"Paid {units[line.unit_id].name} in payout run {batch.id}",
+            after={"amount_vnd": payout.amount_vnd, "bank_reference": payout.bank_reference, "batch_id": batch.id},
+        )
     db.session.flush()
+    audit.record(
+        "payments.payout_run.record",
+        actor=actor,
+        obj=batch,
+        summary=f"Recorded payout run {batch.id}: {len(lines)} cooperative(s)",
+        after={"units": len(lines), "total_vnd": sum(line.amount_vnd for line in lines), "note": batch.note},
+    )
     return batch, True
 
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, false, or_, select
 
 from ..accounts.models import Role, User
+from ..audit import services as audit
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import vnd
 from ..core.text import nfc
@@ -200,6 +201,16 @@ def record_transfer(
             field="amount_vnd",
         )
     done = payment_succeeded(payment, actor=actor, now=now)
+    if done and audit.is_official(actor):
+        audit.record(
+            "payments.transfer.record",
+            actor=actor,
+            obj=payment,
+            province_code=payment.order.unit.province_code,
+            summary=f"Recorded the bank transfer {payment.reference} for order {payment.purchase.number}",
+            before={"status": PaymentStatus.PENDING},
+            after={"status": payment.status, "amount_vnd": amount_vnd},
+        )
     return payment, done
 
 
@@ -248,7 +259,18 @@ def record_refund_sent(refund_id: int | None, bank_reference: str | None, *, act
     if len(reference) > 100:
         raise ServiceError(_("At most %(n)d characters.", n=100), field="bank_reference")
     # The refund's id keeps the stored reference unique even when one bank batch paid several back.
+    before = {"status": refund.status}
     refund_succeeded(refund, provider_ref=f"bank:{refund.id}:{reference}")
+    if audit.is_official(actor):
+        audit.record(
+            "payments.refund.sent",
+            actor=actor,
+            obj=refund,
+            province_code=payment.order.unit.province_code,
+            summary=f"Recorded a transfer sent back to the buyer of order {payment.purchase.number}",
+            before=before,
+            after={"status": refund.status, "amount_vnd": refund.amount_vnd, "bank_reference": reference},
+        )
     return refund
 
 

@@ -59,6 +59,6 @@ def import_command(path: Path, province_code: int | None, dry_run: bool, lang: s
             click.echo(_("Dry run, nothing written: %(summary)s", summary=plan.summary()))
             return
         with _stderr_bar(plan.created + plan.updated, _("Writing")) as bar:
-            apply_import(plan, progress=bar.update)
+            apply_import(plan, progress=bar.update, source=path.name)
         db.session.commit()
         click.echo(plan.summary())

@@ -366,8 +366,15 @@ def plan_sheet(
 # ---------------------------------------------------------------- applying
 
 
-def apply_import(plan: ImportPlan, *, progress: Progress | None = None) -> ImportPlan:
-    """Write a plan that has no errors with bulk statements; the caller commits (one transaction)."""
+def apply_import(
+    plan: ImportPlan, *, actor: User | None = None, progress: Progress | None = None, source: str | None = None
+) -> ImportPlan:
+    """Write a plan that has no errors with bulk statements; the caller commits (one transaction).
+
+    `actor` None is the command line; the audit log records who imported what either way.
+    """
+    from ..audit import services as audit
+
     if not plan.ok:
         raise ServiceError(_("The file has errors; nothing was imported."))
     session = db.session
@@ -381,6 +388,21 @@ def apply_import(plan: ImportPlan, *, progress: Progress | None = None) -> Impor
             progress(len(chunk))
     # Units loaded earlier in this session must not keep their old values.
     session.expire_all()
+    audit.record(
+        "registry.import",
+        actor=actor,
+        obj=("registry_import", None),
+        province_code=plan.province_code,
+        summary=f"Imported the registry{f' from {source}' if source else ''}: "
+        f"{plan.created} created, {plan.updated} updated, {plan.unchanged} unchanged",
+        after={
+            "created": plan.created,
+            "updated": plan.updated,
+            "unchanged": plan.unchanged,
+            "rows": plan.total_rows,
+            "codes": [row.registration_code for row in plan.rows[:200]],
+        },
+    )
     return plan
 
 
@@ -388,7 +410,7 @@ def import_file(data: bytes, *, actor: User | None, province_code: int | None = 
     """Plan and, when the file is clean, apply in one go (the caller commits)."""
     plan = plan_import(data, actor=actor, province_code=province_code)
     if plan.ok:
-        apply_import(plan)
+        apply_import(plan, actor=actor)
     return plan
 
 

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
 
 from ..accounts.models import User
+from ..audit import services as audit
 from ..core import places
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import local_today
@@ -300,6 +301,7 @@ def _check_decidable(application: UnitApplication, actor: User) -> Unit:
 def approve_application(application: UnitApplication, *, actor: User) -> UnitApplication:
     """Approve: the unit joins the platform and the applicant becomes its owner."""
     unit = _check_decidable(application, actor)
+    before_status = unit.platform_status
     now = utcnow()
     application.status = ApplicationStatus.APPROVED
     application.decided_by_id = actor.id
@@ -314,6 +316,15 @@ def approve_application(application: UnitApplication, *, actor: User) -> UnitApp
     else:
         link.role = StaffRole.OWNER
     db.session.flush()
+    audit.record(
+        "registry.application.approve",
+        actor=actor,
+        obj=application,
+        province_code=unit.province_code,
+        summary=f"Approved the {application.kind.value} application of {unit.name} ({unit.registration_code})",
+        before={"status": ApplicationStatus.PENDING, "platform_status": before_status},
+        after={"status": application.status, "platform_status": unit.platform_status},
+    )
     notification_events.application_decided(application)
     return application
 
@@ -324,6 +335,7 @@ def reject_application(application: UnitApplication, *, actor: User, reason: str
     reason_text = _long_text(reason)
     if not reason_text:
         raise ServiceError(_("Give the applicant a reason."), "reason")
+    before_status = unit.platform_status
     application.status = ApplicationStatus.REJECTED
     application.decision_reason = reason_text
     application.decided_by_id = actor.id
@@ -333,6 +345,15 @@ def reject_application(application: UnitApplication, *, actor: User, reason: str
     else:
         unit.platform_status = PlatformStatus.NOT_JOINED
     db.session.flush()
+    audit.record(
+        "registry.application.reject",
+        actor=actor,
+        obj=application,
+        province_code=unit.province_code,
+        summary=f"Rejected the {application.kind.value} application of {unit.name} ({unit.registration_code})",
+        before={"status": ApplicationStatus.PENDING, "platform_status": before_status},
+        after={"status": application.status, "platform_status": unit.platform_status, "reason": reason_text},
+    )
     notification_events.application_decided(application)
     return application
 
@@ -374,9 +395,33 @@ def update_unit(unit: Unit, *, actor: User, data: Mapping[str, Any]) -> Unit:
         values.get("stopped_on", unit.stopped_on),
         values.get("dissolved_on", unit.dissolved_on),
     )
+    old_province = unit.province_code
+    before = audit.snapshot(unit, values.keys())
     for field, value in values.items():
         setattr(unit, field, value)
     db.session.flush()
+    if audit.is_official(actor):
+        changed_before, changed_after = audit.changes(before, audit.snapshot(unit, values.keys()))
+        if changed_after or changed_before:
+            audit.record(
+                "registry.unit.update",
+                actor=actor,
+                obj=unit,
+                summary=f"Edited {unit.name} ({unit.registration_code}): {', '.join(sorted(changed_after))}",
+                before=changed_before,
+                after=changed_after,
+            )
+            if old_province != unit.province_code:
+                # The province it left keeps a trace too.
+                audit.record(
+                    "registry.unit.update",
+                    actor=actor,
+                    obj=unit,
+                    province_code=old_province,
+                    summary=f"Moved {unit.name} ({unit.registration_code}) to another province",
+                    before=changed_before,
+                    after=changed_after,
+                )
     return unit
 
 

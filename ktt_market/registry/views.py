@@ -443,7 +443,7 @@ def import_confirm(token: str):
         flash(_("The file has errors; nothing was imported."), "error")
         return _preview(token, filename, plan, 422)
     try:
-        importing.apply_import(plan)
+        importing.apply_import(plan, actor=current_user, source=filename)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
+from ..audit import services as audit
 from ..catalog.models import Product
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.models import utcnow
@@ -249,6 +250,20 @@ def _moderator_check(review: Review, actor: User) -> None:
         raise PermissionDenied(_("Only an officer of the cooperative's province can moderate its reviews."))
 
 
+def _audit(action: str, review: Review, actor: User, summary: str, before: dict, after: dict) -> None:
+    """Record a moderation decision in the audit log, under the province of the review's unit."""
+    unit = db.session.get(Unit, review.unit_id)
+    audit.record(
+        action,
+        actor=actor,
+        obj=review,
+        province_code=unit.province_code if unit is not None else None,
+        summary=f"{summary} (review {review.id} of {unit.name if unit else review.unit_id})",
+        before=before,
+        after=after,
+    )
+
+
 def hide_review(review: Review, *, actor: User, reason: str) -> Review:
     """Hide a review from the public, with the moderator's reason, and update the product's rating."""
     _moderator_check(review, actor)
@@ -260,6 +275,14 @@ def hide_review(review: Review, *, actor: User, reason: str) -> Review:
     review.hidden_reason = reason
     recompute_product_rating(review.product_id)
     log.info("review %s hidden by user %s", review.id, actor.id)
+    _audit(
+        "reviews.review.hide",
+        review,
+        actor,
+        "Hid a review",
+        {"hidden": False, "report_reason": review.report_reason},
+        {"hidden": True, "reason": reason},
+    )
     return review
 
 
@@ -269,6 +292,7 @@ def unhide_review(review: Review, *, actor: User, reason: str) -> Review:
     reason = _checked_text(reason, field="reason", limit=MAX_REASON, required=True)
     if review.hidden_at is None:
         raise ServiceError(_("This review is not hidden."))
+    before = {"hidden": True, "hidden_reason": review.hidden_reason, "report_reason": review.report_reason}
     review.hidden_at = None
     review.hidden_by_id = None
     review.hidden_reason = None
@@ -278,6 +302,14 @@ def unhide_review(review: Review, *, actor: User, reason: str) -> Review:
     recompute_product_rating(review.product_id)
     # No column keeps the reason for showing a review again; the log does.
     log.info("review %s shown again by user %s: %s", review.id, actor.id, reason)
+    _audit(
+        "reviews.review.unhide",
+        review,
+        actor,
+        "Showed a hidden review again",
+        before,
+        {"hidden": False, "reason": reason},
+    )
     return review
 
 
@@ -287,8 +319,10 @@ def dismiss_report(review: Review, *, actor: User, reason: str) -> Review:
     reason = _checked_text(reason, field="reason", limit=MAX_REASON, required=True)
     if review.reported_at is None or review.hidden_at is not None:
         raise ServiceError(_("This review is not waiting for a decision."))
+    before = {"reported": True, "report_reason": review.report_reason}
     review.reported_at = None
     review.report_reason = None
     log.info("report on review %s dismissed by user %s: %s", review.id, actor.id, reason)
+    _audit("reviews.report.dismiss", review, actor, "Dismissed a report", before, {"reported": False, "reason": reason})
     db.session.flush()
     return review
