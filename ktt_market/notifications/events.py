@@ -20,7 +20,8 @@ from .services import notify
 if TYPE_CHECKING:
     from ..orders.models import Order, OrderEvent, Purchase
     from ..payments.models import Payment, Refund
-    from ..registry.models import UnitApplication
+    from ..programs.models import SupportProgram
+    from ..registry.models import Unit, UnitApplication
 
 
 def _path(endpoint: str, **values: Any) -> str:
@@ -210,3 +211,38 @@ def refund_settled(refund: Refund) -> None:
         refund.order, role="buyer", amount_vnd=refund.amount_vnd, paid_vnd=payment.amount_vnd, reason=refund.reason
     )
     notify(Kind.REFUNDED, user=payment.purchase.buyer, object_key=f"refund-{refund.id}", payload=payload)
+
+
+def _program_payload(program: SupportProgram, unit: Unit) -> dict[str, Any]:
+    return {
+        "program_id": program.id,
+        "title": program.title,
+        "kind": str(program.kind),
+        "budget_vnd": program.budget_vnd,
+        "opens_on": program.opens_on.isoformat(),
+        "closes_on": program.closes_on.isoformat(),
+        "closes_on_vn": program.closes_on.strftime("%d/%m/%Y"),
+        "unit_id": unit.id,
+        "unit_name": unit.name,
+        "link": _path("programs.unit_programs", unit_id=unit.id),
+    }
+
+
+def program_opened(program: SupportProgram, unit: Unit, user: User) -> list:
+    """Tell one staff member of an eligible cooperative that a program opened (once per unit and user)."""
+    return notify(
+        Kind.PROGRAM_OPENED,
+        user=user,
+        object_key=f"program-{program.id}-unit-{unit.id}",
+        payload=_program_payload(program, unit),
+    )
+
+
+def program_deadline(program: SupportProgram, unit: Unit, user: User) -> list:
+    """Remind one staff member of an eligible cooperative that has not applied that the window closes soon."""
+    return notify(
+        Kind.PROGRAM_DEADLINE,
+        user=user,
+        object_key=f"program-{program.id}-unit-{unit.id}-deadline",
+        payload=_program_payload(program, unit),
+    )

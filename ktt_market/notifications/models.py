@@ -31,6 +31,8 @@ class Kind(enum.StrEnum):
     PAYMENT_RECEIVED = "payment_received"
     PAYMENT_FAILED = "payment_failed"
     REFUNDED = "refunded"
+    PROGRAM_OPENED = "program_opened"
+    PROGRAM_DEADLINE = "program_deadline"
 
 
 class Channel(enum.StrEnum):

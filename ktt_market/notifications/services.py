@@ -37,6 +37,8 @@ KIND_LABELS = {
     Kind.PAYMENT_RECEIVED: _l("Payment received"),
     Kind.PAYMENT_FAILED: _l("Payment failed"),
     Kind.REFUNDED: _l("Refund sent"),
+    Kind.PROGRAM_OPENED: _l("A support program your cooperative may apply for"),
+    Kind.PROGRAM_DEADLINE: _l("A support program closes soon"),
 }
 
 CHANNEL_LABELS = {
@@ -84,6 +86,15 @@ def title(kind: str, payload: Mapping[str, Any]) -> str:
         return _("Payment for order %(number)s failed", number=number)
     if kind == Kind.REFUNDED:
         return _("Refund for order %(number)s sent", number=number)
+    if kind == Kind.PROGRAM_OPENED:
+        return _("Support program open: %(title)s", title=payload.get("title", ""))
+    if kind == Kind.PROGRAM_DEADLINE:
+        closes = payload.get("closes_on")
+        return _(
+            "%(title)s closes on %(day)s",
+            title=payload.get("title", ""),
+            day=date_vn(dt.date.fromisoformat(closes)) if closes else "",
+        )
     if kind == Kind.DAILY_DIGEST:
         day = payload.get("day")
         return _(
