@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import extract, func, select
 
 from ..accounts.models import Role, User
+from ..audit import services as audit
 from ..classification.models import Assessment, Grade
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import local_today
@@ -53,6 +54,20 @@ _SIGNATURES = (
 
 
 # ---------------------------------------------------------------- programs
+
+PROGRAM_FIELDS = (
+    "title",
+    "kind",
+    "description",
+    "budget_vnd",
+    "funding_source",
+    "year",
+    "opens_on",
+    "closes_on",
+    "eligibility",
+    "status",
+)
+APPLICATION_FIELDS = ("status", "decision_reason", "outcome")
 
 
 def _officer_of(actor: User, province_code: int) -> None:
@@ -109,6 +124,13 @@ def create_program(*, actor: User, province_code: int, **values: Any) -> Support
     )
     db.session.add(program)
     db.session.flush()
+    audit.record(
+        "programs.program.create",
+        actor=actor,
+        obj=program,
+        summary=f"Created the support program {program.title}",
+        after=audit.snapshot(program, PROGRAM_FIELDS),
+    )
     return program
 
 
@@ -117,9 +139,19 @@ def update_program(program: SupportProgram, *, actor: User, **values: Any) -> Su
     _officer_of(actor, program.province_code)
     if program.status is not ProgramStatus.DRAFT:
         raise ServiceError(_("Only a draft program can be edited."))
+    before = audit.snapshot(program, PROGRAM_FIELDS)
     for name, value in _program_fields(**values).items():
         setattr(program, name, value)
     db.session.flush()
+    old, new = audit.changes(before, audit.snapshot(program, PROGRAM_FIELDS))
+    audit.record(
+        "programs.program.update",
+        actor=actor,
+        obj=program,
+        summary=f"Edited the support program {program.title}",
+        before=old,
+        after=new,
+    )
     return program
 
 
@@ -133,6 +165,14 @@ def open_program(program: SupportProgram, *, actor: User) -> SupportProgram:
     program.status = ProgramStatus.OPEN
     program.opened_at = utcnow()
     db.session.flush()
+    audit.record(
+        "programs.program.open",
+        actor=actor,
+        obj=program,
+        summary=f"Opened the support program {program.title}",
+        before={"status": ProgramStatus.DRAFT},
+        after={"status": program.status, "opened_at": program.opened_at},
+    )
     return program
 
 
@@ -143,6 +183,14 @@ def close_program(program: SupportProgram, *, actor: User) -> SupportProgram:
         raise ServiceError(_("Only an open program can be closed."))
     program.status = ProgramStatus.CLOSED
     db.session.flush()
+    audit.record(
+        "programs.program.close",
+        actor=actor,
+        obj=program,
+        summary=f"Closed the support program {program.title}",
+        before={"status": ProgramStatus.OPEN},
+        after={"status": program.status},
+    )
     return program
 
 
@@ -418,6 +466,16 @@ def decide(application: ProgramApplication, *, actor: User, approve: bool, reaso
     application.decided_by_id = actor.id
     application.decided_at = utcnow()
     db.session.flush()
+    audit.record(
+        f"programs.application.{'approve' if approve else 'reject'}",
+        actor=actor,
+        obj=application,
+        summary=f"{'Approved' if approve else 'Rejected'} the application of unit {application.unit_id} "
+        f"to program {application.program_id}",
+        before={"status": ApplicationStatus.SUBMITTED},
+        after={"status": application.status, "decision_reason": reason},
+        province_code=application.program.province_code,
+    )
     return application
 
 
@@ -467,6 +525,15 @@ def record_disbursement(
     )
     db.session.add(disbursement)
     db.session.flush()
+    audit.record(
+        "programs.disbursement.create",
+        actor=actor,
+        obj=disbursement,
+        summary=f"Recorded a disbursement of {amount_vnd} đồng to unit {application.unit_id} "
+        f"under program {program.id}",
+        after=audit.snapshot(disbursement, ("application_id", "amount_vnd", "disbursed_on", "note")),
+        province_code=program.province_code,
+    )
     return disbursement
 
 
@@ -475,8 +542,18 @@ def record_outcome(application: ProgramApplication, *, actor: User, outcome: str
     _officer_of(actor, application.program.province_code)
     if application.status is not ApplicationStatus.APPROVED:
         raise ServiceError(_("Outcomes are recorded for approved applications."))
+    before = application.outcome
     application.outcome = nfc(outcome) or None
     db.session.flush()
+    audit.record(
+        "programs.application.outcome",
+        actor=actor,
+        obj=application,
+        summary=f"Recorded the outcome of unit {application.unit_id} under program {application.program_id}",
+        before={"outcome": before},
+        after={"outcome": application.outcome},
+        province_code=application.program.province_code,
+    )
     return application
 
 
