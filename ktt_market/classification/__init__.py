@@ -6,4 +6,9 @@ from . import models  # noqa: F401  (registers the models)
 
 
 def init_app(app: Flask) -> None:
-    """Register the area (its pages and commands are added as they land)."""
+    """Register the classification pages and the `flask classification` commands."""
+    from .cli import classification_cli
+    from .views import bp
+
+    app.register_blueprint(bp)
+    app.cli.add_command(classification_cli)
