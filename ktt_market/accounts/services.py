@@ -54,6 +54,18 @@ def register_user(
     )
     db.session.add(user)
     db.session.flush()
+    if role in (Role.OFFICER, Role.ADMIN):
+        from ..audit import services as audit
+
+        # Only operators make officers and admins (`flask accounts create-user`): the log keeps who exists.
+        audit.record(
+            "accounts.user.create",
+            actor=None,
+            obj=user,
+            province_code=user.province_code,
+            summary=f"Created the {role.value} account {user.email}",
+            after=audit.snapshot(user, ("email", "full_name", "role", "province_code")),
+        )
     return user
 
 

@@ -132,7 +132,7 @@ def request_export(kind: str, params: Mapping[str, Any], *, actor: User) -> Expo
             obj=job,
             province_code=province,
             summary=f"Requested the {kind} export",
-            after={"kind": kind, **cleaned},
+            after={"export": kind, "filters": cleaned},
         )
     return job
 
