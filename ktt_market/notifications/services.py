@@ -276,12 +276,23 @@ def retry_failed(message: OutboxMessage, *, actor: User) -> OutboxMessage:
         raise PermissionDenied(_("Only administrators may retry messages."))
     if message.status is not OutboxStatus.FAILED:
         raise ServiceError(_("This message has not failed."))
+    from ..audit import services as audit
+
+    before = {"status": message.status, "attempts": message.attempts, "last_error": message.last_error}
     message.status = OutboxStatus.PENDING
     message.attempts = 0
     message.next_attempt_at = utcnow()
     message.claimed_until = None
     message.last_error = None
     db.session.flush()
+    audit.record(
+        "notifications.message.retry",
+        actor=actor,
+        obj=message,
+        summary=f"Retried the failed {message.channel} message {message.kind} to user {message.user_id}",
+        before=before,
+        after={"status": message.status, "attempts": 0},
+    )
     return message
 
 
