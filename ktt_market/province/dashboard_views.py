@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from ..accounts.models import Role
@@ -52,10 +52,10 @@ class RatingsFilterForm(FlaskForm):
     sort = SelectField(
         _l("Sort by"),
         choices=[
-            ("rating", _l("Rating (best first)")),
-            ("cancellations", _l("Cancellation rate (highest first)")),
-            ("complaints", _l("Complaint rate (highest first)")),
-            ("name", _l("Name")),
+            SelectChoice("rating", _l("Rating (best first)")),
+            SelectChoice("cancellations", _l("Cancellation rate (highest first)")),
+            SelectChoice("complaints", _l("Complaint rate (highest first)")),
+            SelectChoice("name", _l("Name")),
         ],
         validators=[Optional()],
     )
@@ -111,7 +111,7 @@ def _scope_args(scope: Scope) -> dict:
 def _filter_form(scope: Scope) -> DashboardFilterForm:
     form = DashboardFilterForm(request.args)
     form.province.choices = province_choices(_("The whole country"))
-    form.year.choices = [(str(y), str(y)) for y in range(scope.today.year, FIRST_YEAR - 1, -1)]
+    form.year.choices = [SelectChoice(str(y), str(y)) for y in range(scope.today.year, FIRST_YEAR - 1, -1)]
     form.year.data = str(scope.year)
     form.ward.choices = ward_choices(scope.province, _("All"))
     return form
