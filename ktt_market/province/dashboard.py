@@ -18,7 +18,7 @@ from ..core.i18n import VN_TZ
 from ..extensions import db
 from ..orders.models import Order, OrderStatus, PaymentMethod
 from ..payments.models import Payment, PaymentStatus
-from ..programs.models import ApplicationStatus, Disbursement, ProgramApplication, SupportProgram
+from ..programs.models import ApplicationStatus, Disbursement, ProgramApplication, ProgramStatus, SupportProgram
 from ..registry.models import PlatformStatus, Sector, Unit, UnitKind
 
 WINDOW_DAYS = 90
@@ -171,13 +171,15 @@ def unit_conditions(
         )
         conditions.append(graded)
     elif metric == "program":
-        program_id = int(value or "")
+        # One program (value: its id), or any published program of the year.
         approved = select(ProgramApplication.id).join(SupportProgram)
         approved = approved.where(
-            ProgramApplication.unit_id == Unit.id,
-            ProgramApplication.program_id == program_id,
-            ProgramApplication.status == ApplicationStatus.APPROVED,
+            ProgramApplication.unit_id == Unit.id, ProgramApplication.status == ApplicationStatus.APPROVED
         )
+        if value is not None:
+            approved = approved.where(ProgramApplication.program_id == int(value))
+        else:
+            approved = approved.where(SupportProgram.year == scope.year, SupportProgram.status != ProgramStatus.DRAFT)
         if scope.province is not None:
             approved = approved.where(SupportProgram.province_code == scope.province)
         conditions.append(approved.exists())
@@ -341,16 +343,24 @@ def _classification(scope: Scope) -> dict:
 
 
 def _programs(scope: Scope) -> dict:
-    """Support programs of the year: budget, beneficiaries (approved units in scope) and amounts disbursed."""
-    query = select(SupportProgram).where(SupportProgram.year == scope.year)
+    """Published programs of the year: budget, beneficiaries (approved units in scope), amounts disbursed."""
+    query = select(SupportProgram).where(
+        SupportProgram.year == scope.year, SupportProgram.status != ProgramStatus.DRAFT
+    )
     if scope.province is not None:
         query = query.where(SupportProgram.province_code == scope.province)
     programs = list(db.session.scalars(query.order_by(SupportProgram.opens_on, SupportProgram.id)))
     ids = [p.id for p in programs]
     beneficiaries: dict[int, int] = {}
     disbursed: dict[int, int] = {}
+    distinct_units = 0
     if ids:
         approved = and_(ProgramApplication.program_id.in_(ids), ProgramApplication.status == ApplicationStatus.APPROVED)
+        distinct_units = db.session.scalar(
+            select(func.count(func.distinct(ProgramApplication.unit_id)))
+            .join(Unit, Unit.id == ProgramApplication.unit_id)
+            .where(approved, *place_conditions(scope))
+        )
         beneficiaries = dict(
             db.session.execute(
                 select(ProgramApplication.program_id, func.count(func.distinct(ProgramApplication.unit_id)))
@@ -382,7 +392,7 @@ def _programs(scope: Scope) -> dict:
         "count": len(rows),
         "budget": sum(r["budget"] for r in rows),
         "disbursed": sum(r["disbursed"] for r in rows),
-        "beneficiaries": sum(r["beneficiaries"] for r in rows),
+        "beneficiaries": distinct_units,  # a unit helped by two programs counts once
     }
 
 

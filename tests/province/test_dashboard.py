@@ -120,6 +120,38 @@ def world(app, make_unit, make_user, make_product, make_order):
         db.session.add(
             Disbursement(application_id=approved.id, amount_vnd=10_000_000, disbursed_on=dt.date(YEAR, 5, 1))
         )
+        second = SupportProgram(
+            province_code=86,
+            year=YEAR,
+            kind=ProgramKind.BRANDING_OCOP,
+            title="Xây dựng thương hiệu OCOP",
+            budget_vnd=20_000_000,
+            funding_source=FundingSource.CENTRAL,
+            opens_on=dt.date(YEAR, 6, 1),
+            closes_on=dt.date(YEAR, 7, 1),
+            eligibility={},
+            status=ProgramStatus.OPEN,
+        )
+        draft = SupportProgram(
+            province_code=86,
+            year=YEAR,
+            kind=ProgramKind.TRAINING,
+            title="Chương trình nháp",
+            budget_vnd=99_000_000,
+            funding_source=FundingSource.LOCAL,
+            opens_on=dt.date(YEAR, 6, 1),
+            closes_on=dt.date(YEAR, 7, 1),
+            eligibility={},
+            status=ProgramStatus.DRAFT,
+        )
+        db.session.add_all([second, draft])
+        db.session.flush()
+        db.session.add_all(
+            [
+                ProgramApplication(program_id=second.id, unit_id=uid, status=ApplicationStatus.APPROVED)
+                for uid in (a.id, e.id)
+            ]
+        )
         db.session.commit()
         program_id = program.id
     return dict(a=a, b=b, c=c, d=d, e=e, f=f, program_id=program_id)
@@ -169,7 +201,9 @@ def test_classification_and_programs(app, world):
     assert cls["current"] == {Grade.GOOD: 1, Grade.FAIR: 1, Grade.AVERAGE: 0, Grade.WEAK: 0}  # the draft not counted
     assert cls["table"][YEAR - 1][Grade.GOOD] == 1
     pr = f["programs"]
-    assert (pr["count"], pr["budget"], pr["disbursed"], pr["beneficiaries"]) == (1, 50_000_000, 10_000_000, 1)
+    # The draft program is left out; HTX An, helped by both programs, is one beneficiary.
+    assert (pr["count"], pr["budget"], pr["disbursed"], pr["beneficiaries"]) == (2, 70_000_000, 10_000_000, 2)
+    assert [r["beneficiaries"] for r in pr["rows"]] == [1, 2]
 
 
 def test_ward_filter_and_the_whole_country(app, world):
@@ -227,6 +261,9 @@ def test_program_drill_down(client, login, make_user, world):
     login(client, make_user("officer", province_code=86))
     page = client.get(f"/province/units?year={YEAR}&metric=program&value={world['program_id']}").get_data(as_text=True)
     assert names_on(page) == {"HTX An"}
+    page = client.get(f"/province/units?year={YEAR}&metric=program").get_data(as_text=True)
+    assert names_on(page) == {"HTX An", "HTX Em"}
+    assert client.get(f"/province/units?year={YEAR}&metric=program&value=x").status_code == 404
 
 
 def test_dashboard_links_lead_to_lists_of_the_counted_units(client, login, make_user, world):
@@ -254,7 +291,7 @@ def test_dashboard_page_charts_are_clean_svg(client, login, make_user, world):
         assert "style=" not in svg and "<script" not in svg
     assert "style=" not in page and "<script>" not in page
     assert page.count("<table") == 8  # a table beside every chart, and two without one
-    assert "Tập huấn thương mại điện tử" in page
+    assert "Tập huấn thương mại điện tử" in page and "Chương trình nháp" not in page
 
 
 def test_officer_sees_only_their_province(client, login, make_user, world):
