@@ -106,3 +106,42 @@ def test_unit_not_eligible_or_of_another_province_cannot_apply(client, login, ma
 def test_anonymous_is_sent_to_log_in(client, setup):
     assert client.get("/programs/").status_code in (302, 401)
     assert client.get(f"/programs/documents/{setup['document']}").status_code in (302, 401)
+
+
+def _my_routes(app, setup):
+    ids = {
+        "program_id": setup["program"].id,
+        "application_id": setup["application"].id,
+        "document_id": setup["document"],
+        "unit_id": setup["unit"].id,
+    }
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("programs."):
+            yield rule, rule.build({k: ids[k] for k in rule.arguments}, append_unknown=False)[1]
+
+
+def test_every_programs_route_needs_a_login(app, client, setup):
+    from tests.conftest import csrf_token
+
+    failures = []
+    for rule, url in _my_routes(app, setup):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": csrf_token(client)} if method == "POST" else None
+            response = client.open(url, method=method, data=data)
+            if not (response.status_code == 302 and "/account/login" in response.location):
+                failures.append(f"{method} {url} -> {response.status_code}")
+    assert not failures
+
+
+def test_every_programs_post_needs_the_csrf_token(app, client, login, make_user, setup):
+    from ktt_market.extensions import db
+    from ktt_market.programs.models import ProgramApplication, SupportProgram
+
+    login(client, make_user(Role.ADMIN))
+    posts = [url for rule, url in _my_routes(app, setup) if "POST" in rule.methods]
+    assert len(posts) >= 8
+    for url in posts:
+        assert client.post(url, data={"decision": "approve", "outcome": "x"}).status_code == 400, url
+    with app.app_context():
+        assert db.session.get(SupportProgram, setup["program"].id).status is ProgramStatus.OPEN
+        assert db.session.get(ProgramApplication, setup["application"].id).status is ApplicationStatus.SUBMITTED
