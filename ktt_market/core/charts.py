@@ -124,12 +124,13 @@ def line_chart(
     width: int = 560,
     height: int = 200,
     floor: float = 0,
+    ceiling: float | None = None,
 ) -> Markup:
-    """Render a line through (label, value) points; a None value breaks the line there."""
+    """Render a line through (label, value) points on [floor, ceiling]; a None value breaks the line there."""
     left, right, bottom, top = 40, 16, 30, 16
     plot_w, plot_h = width - left - right, height - bottom - top
     values = [v for _, v in points if v is not None]
-    peak = max(values, default=floor + 1)
+    peak = ceiling if ceiling is not None else max(values, default=floor + 1)
     span = (peak - floor) or 1
     step = plot_w / max(len(points) - 1, 1)
     base = height - bottom

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -261,8 +262,10 @@ def unit_ratings(unit_id: int):
     chart = line_chart(
         [(m.strftime("%m/%y"), avg) for m, avg, _n in figures.months],
         title=_("Average buyer rating by month, %(name)s", name=unit.name),
-        fmt=lambda v: f"{v:.1f}",
+        desc=None if any(avg is not None for _m, avg, _n in figures.months) else _("No review in these months."),
+        fmt=lambda v: format_decimal(v, "0.0"),
         floor=0,
+        ceiling=5,
     )
     return render_template(
         "province/ratings_unit.html",

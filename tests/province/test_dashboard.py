@@ -323,3 +323,25 @@ def test_others_are_refused(client, login, make_user, make_unit, make_staff):
     login(client, staff)
     assert client.get("/province/dashboard").status_code == 403
     assert client.get("/province/units").status_code == 403
+
+
+def test_a_bounded_number_of_queries(app, world, make_unit):
+    from sqlalchemy import event
+
+    from ktt_market.extensions import db
+
+    def count_queries() -> int:
+        seen = []
+        with app.app_context():
+            listener = lambda *args: seen.append(1)  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                figures_for(app)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    before = count_queries()
+    for ward in (W1, W2, 29770):
+        make_unit(ward_code=ward)
+    assert count_queries() == before <= 20

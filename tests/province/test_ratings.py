@@ -121,7 +121,7 @@ def test_list_page(client, login, make_user, rated):
     page = response.get_data(as_text=True)
     names = re.findall(r'<th scope="row"><a href="/province/ratings/\d+">([^<]+)</a>', page)
     assert names[0] == "HTX Bận" and "HTX Ngoài tỉnh" not in names
-    assert "25.0%" in page and "60.0%" in page
+    assert "25,0%" in page and "60,0%" in page  # Vietnamese decimals
     assert 'aria-sort="descending"' in page
     assert "style=" not in page
 
@@ -131,7 +131,7 @@ def test_unit_panel(client, login, make_user, rated):
     response = client.get(f"/province/ratings/{rated['good'].id}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "3.00" in page and "+2.50" in page and "60.0%" in page
+    assert "3,00" in page and "+2,50" in page and "60,0%" in page
     assert page.count("<svg") == 1 and 'role="img"' in page
     assert "2024" in page and "2023" in page
 
