@@ -63,6 +63,7 @@ OBJECT_ARGUMENTS = {
     "export_id",
     "notification_id",
     "message_id",
+    "assessment_id",
 }
 
 DENIED = {403, 404}
@@ -144,7 +145,12 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             storage_key="1-0123456789abcdef.xlsx",
             expires_at=utcnow(),
         )
-        db.session.add_all([application, image, certification, batch, review, notification, message, export])
+        from ktt_market.classification.models import Assessment
+
+        assessment = Assessment(unit_id=unit_a.id, year=2025, rubric_id=1)
+        db.session.add_all(
+            [application, image, certification, batch, review, notification, message, export, assessment]
+        )
         db.session.commit()
         ids = {
             "unit_id": unit_a.id,
@@ -168,6 +174,9 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             "slug": "trai-cay",
             "category_id": 2,
             "by": "week",
+            "assessment_id": assessment.id,
+            "rubric_id": 1,
+            "year": 2025,
         }
     return {
         "ids": ids,
