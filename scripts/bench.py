@@ -17,7 +17,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.services import PostgresServer  # noqa: E402
 
-BENCHMARKS = ["scripts/bench_registry_import.py", "scripts/bench_catalog.py", "scripts/bench_notifications.py"]
+BENCHMARKS = [
+    "scripts/bench_registry_import.py",
+    "scripts/bench_catalog.py",
+    "scripts/bench_notifications.py",
+    "scripts/bench_annual_report.py",
+]
 
 
 def main() -> int:
