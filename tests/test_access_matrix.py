@@ -64,6 +64,8 @@ OBJECT_ARGUMENTS = {
     "notification_id",
     "message_id",
     "assessment_id",
+    "program_id",
+    "document_id",
 }
 
 DENIED = {403, 404}
@@ -148,9 +150,39 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
         from ktt_market.classification.models import Assessment
 
         assessment = Assessment(unit_id=unit_a.id, year=2025, rubric_id=1)
+        from ktt_market.programs.models import (
+            ApplicationDocument,
+            FundingSource,
+            ProgramApplication,
+            ProgramKind,
+            ProgramStatus,
+            SupportProgram,
+        )
+
+        program = SupportProgram(
+            province_code=unit_a.province_code,
+            year=2026,
+            kind=ProgramKind.TRAINING,
+            title="Tập huấn thương mại điện tử",
+            funding_source=FundingSource.LOCAL,
+            opens_on=dt.date(2026, 1, 1),
+            closes_on=dt.date(2026, 12, 31),
+            status=ProgramStatus.OPEN,
+        )
+        # Registry applications and program applications share the URL name `application_id`: in a fresh
+        # database both get id 1, so each route is tried on an object of its own kind.
+        program_application = ProgramApplication(program=program, unit_id=unit_a.id)
+        document = ApplicationDocument(
+            application=program_application,
+            storage_key="programs/1-0123456789abcdef.pdf",
+            filename="ho-so.pdf",
+            content_type="application/pdf",
+            size_bytes=10,
+        )
         db.session.add_all(
             [application, image, certification, batch, review, notification, message, export, assessment]
         )
+        db.session.add_all([program, program_application, document])
         db.session.commit()
         ids = {
             "unit_id": unit_a.id,
@@ -177,6 +209,8 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             "assessment_id": assessment.id,
             "rubric_id": 1,
             "year": 2025,
+            "program_id": program.id,
+            "document_id": document.id,
         }
     return {
         "ids": ids,
