@@ -230,6 +230,15 @@ def open_assessment(unit: Unit, year: int, *, actor: User) -> Assessment:
     assessment.scores = [CriterionScore(criterion_id=c.id) for c in rubric.criteria]
     db.session.add(assessment)
     db.session.flush()
+    if audit.is_official(actor):
+        audit.record(
+            "classification.opened",
+            actor=actor,
+            obj=assessment,
+            province_code=unit.province_code,
+            summary=f"Classification {year} of {unit.registration_code} started",
+            after={"status": assessment.status, "rubric_id": rubric.id},
+        )
     return assessment
 
 
@@ -352,6 +361,19 @@ def review_assessment(
             ),
             before={"status": AssessmentStatus.SUBMITTED, "self_score": assessment.self_score},
             after={"status": AssessmentStatus.FINAL, "score": assessment.score, "grade": assessment.grade},
+        )
+    else:
+        # Points adjusted but not final yet: still an officer's act on the cooperative's record.
+        audit.record(
+            "classification.reviewed",
+            actor=actor,
+            obj=assessment,
+            province_code=assessment.unit.province_code,
+            summary=f"Classification {assessment.year} of {assessment.unit.registration_code} reviewed (not final)",
+            after={
+                "points": {s.criterion.code: s.points for s in assessment.scores if s.points is not None},
+                "comment": overall,
+            },
         )
     db.session.flush()
     return assessment
