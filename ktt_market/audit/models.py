@@ -16,7 +16,10 @@ class AuditEvent(db.Model):
     """One action: written in the transaction of the change, never updated."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_province_created", "province_code", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_province_created", "province_code", "created_at"),
+        Index("ix_audit_events_object", "object_type", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

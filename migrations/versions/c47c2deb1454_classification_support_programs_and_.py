@@ -92,6 +92,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_events_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_audit_events_province_created', ['province_code', 'created_at'], unique=False)
+        batch_op.create_index('ix_audit_events_object', ['object_type', 'object_id'], unique=False)
 
     op.create_table('rubric_criteria',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -288,6 +289,7 @@ def downgrade():
 
     op.drop_table('rubric_criteria')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_object')
         batch_op.drop_index('ix_audit_events_province_created')
         batch_op.drop_index(batch_op.f('ix_audit_events_created_at'))
         batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))
