@@ -130,6 +130,8 @@ def _clean_tables(request):
             rubrics = ",".join(str(i) for i in app.config["TEST_SEEDED_RUBRIC_IDS"]) or "0"
             conn.exec_driver_sql(f"DELETE FROM rubric_criteria WHERE rubric_id NOT IN ({rubrics})")
             conn.exec_driver_sql(f"DELETE FROM rubrics WHERE id NOT IN ({rubrics})")
+            # A test that added a version closed the seeded one: open it again.
+            conn.exec_driver_sql(f"UPDATE rubrics SET last_year = NULL WHERE id IN ({rubrics})")
         limiter.reset()
 
 
