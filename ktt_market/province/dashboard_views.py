@@ -164,6 +164,13 @@ def _charts(scope: Scope, figures: dict) -> dict:
     }
 
 
+@bp.get("/")
+@officer_required
+def hub():
+    """The officers' and admins' start page: every tool of province administration, grouped."""
+    return render_template("province/hub.html")
+
+
 @bp.get("/dashboard")
 @officer_required
 def index():

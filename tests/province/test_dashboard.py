@@ -345,3 +345,17 @@ def test_a_bounded_number_of_queries(app, world, make_unit):
     for ward in (W1, W2, 29770):
         make_unit(ward_code=ward)
     assert count_queries() == before <= 20
+
+
+def test_administration_start_page_lists_the_tools_by_role(app, client, make_user, login):
+    login(client, make_user("officer"))
+    html = client.get("/province/").get_data(as_text=True)
+    for path in ("/province/dashboard", "/registry", "/classification", "/programs", "/reports/annual", "/audit/"):
+        assert f'href="{path}' in html, path
+    assert "/ledger/payouts" not in html  # payouts are the platform admin's
+    # One link in the header instead of a dozen: the menu stays short on a phone.
+    assert html.count('href="/province/"') == 1
+    admin = login(app.test_client(), make_user("admin"))
+    assert "/ledger/payouts" in admin.get("/province/").get_data(as_text=True)
+    buyer = login(app.test_client(), make_user())
+    assert buyer.get("/province/").status_code == 403
