@@ -30,6 +30,7 @@ from ..registry.models import (
     UnitStaff,
 )
 from .products import load_products
+from .province import load_province_demo
 
 DEMO_PASSWORD = "ktt-demo-2026"  # noqa: S105 (a published demo password, printed by the command)
 PROVINCE = 86  # Vĩnh Long, which took in Trà Vinh and Bến Tre on 1 July 2025
@@ -280,6 +281,7 @@ def load_demo() -> LoadReport:
     # The approved cooperatives' catalogue, added by each one's owner.
     owners = {spec.code: users[spec.owner] for spec in UNITS if spec.status is PlatformStatus.APPROVED and spec.owner}
     load_products(owners, report.created)
+    load_province_demo(PROVINCE, officer, report.created)
     db.session.flush()
     return report
 
