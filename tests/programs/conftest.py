@@ -12,6 +12,19 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 
 
 @pytest.fixture
+def login(login):
+    """Log in as the shared fixture does, then read the site in English (the tests quote English messages)."""
+    from tests.conftest import post_form
+
+    def do(client, user, *args, **kwargs):
+        login(client, user, *args, **kwargs)
+        post_form(client, "/lang", {"lang": "en", "next": "/"})
+        return client
+
+    return do
+
+
+@pytest.fixture
 def today():
     from ktt_market.core.i18n import local_today
 
