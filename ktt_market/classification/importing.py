@@ -114,7 +114,13 @@ def plan_import(sheet: Sheet, *, province_code: int | None = None) -> ImportPlan
         elif unit is None:
             bad(_("unknown registration code %(code)s", code=code))
         elif province_code is not None and unit.province_code != province_code:
-            bad(_("unit %(code)s is not in province %(province)s", code=code, province=province_code))
+            bad(
+                _(
+                    "unit %(code)s is not in province %(province)s",
+                    code=code,
+                    province=places.province_name(province_code) or province_code,
+                )
+            )
 
         year = _whole(raw.get("year") or "")
         if year is None or not FIRST_YEAR <= year <= this_year:
@@ -160,9 +166,10 @@ def plan_import(sheet: Sheet, *, province_code: int | None = None) -> ImportPlan
                 bad(
                     _(
                         "rating %(rating)s disagrees with %(score)d points, which is %(expected)s under %(code)s",
-                        rating=rating.value,
+                        rating=rating_text,
                         score=score,
-                        expected=expected.value,
+                        # The file's own word (good, fair...), then the grade in the reader's language.
+                        expected=f"{expected.value} ({GRADE_LABELS[expected]})",
                         code=rubric.code,
                     )
                 )
