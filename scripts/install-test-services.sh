@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install the servers the test suite starts for itself (PostgreSQL, Redis) when they are missing.
+# Install the servers the test suite starts for itself (PostgreSQL, Redis) and the browser its journeys drive
+# (Debian's Chromium: Playwright cannot download its own here) when they are missing.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
