@@ -80,23 +80,41 @@ def browser():
 
 
 @pytest.fixture
-def page(request, browser, live_server):
-    """A fresh browser tab (own cookies) on the live server, phone-sized; a screenshot is kept on failure."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": 390, "height": 844},  # mobile first: the site is tried at a phone's width
-        locale="vi-VN",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
+def new_page(request, browser, live_server):
+    """Open a fresh browser tab with its own cookies (another person) on the live server, phone-sized.
+
+    When the test fails, each tab opened leaves a screenshot and its HTML in the artifacts folder.
+    """
+    contexts = []
+
+    def open_tab():
+        context = browser.new_context(
+            base_url=live_server.url,
+            viewport={"width": 390, "height": 844},  # mobile first: the site is tried at a phone's width
+            locale="vi-VN",
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_tab
     report = getattr(request.node, "report_call", None)
     if report is None or report.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-        try:
-            tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-            (ARTIFACTS / f"{name}.html").write_text(tab.content(), encoding="utf-8")
-        except Exception as exc:  # a dead page must not hide the test's own failure
-            (ARTIFACTS / f"{name}.txt").write_text(f"no screenshot: {exc!r}\n", encoding="utf-8")
-    context.close()
+        test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        for n, context in enumerate(contexts, start=1):
+            for tab in context.pages:
+                name = f"{test_name}-{n}"
+                try:
+                    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+                    (ARTIFACTS / f"{name}.html").write_text(tab.content(), encoding="utf-8")
+                except Exception as exc:  # a dead page must not hide the test's own failure
+                    (ARTIFACTS / f"{name}.txt").write_text(f"no screenshot: {exc!r}\n", encoding="utf-8")
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """One browser tab on the live server."""
+    return new_page()
