@@ -89,3 +89,14 @@ def test_delivering_a_placed_cod_order_still_says_the_move_is_impossible(
     assert "cannot become “Delivered”" in page(response)
     assert order_status(app, payment["order_id"]) is OrderStatus.PLACED
     assert payments_of(app, number)[0]["status"] is PaymentStatus.PENDING
+
+
+def test_a_cod_order_waiting_for_delivery_does_not_look_unpaid(app, client, login, buyer, products, place):
+    place(buyer, {products["pomelo"]: 1}, payment_method="cod")
+    from ktt_market.extensions import db
+    from ktt_market.orders.models import Purchase
+
+    with app.app_context():
+        number = db.session.query(Purchase.number).scalar()
+    html = login(client, buyer).get(f"/orders/{number}").get_data(as_text=True)
+    assert "Cash on delivery" in html and "Waiting for payment" not in html
