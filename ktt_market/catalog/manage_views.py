@@ -468,7 +468,8 @@ def _category_data(form: CategoryForm) -> services.CategoryData:
         slug=form.slug.data,
         name_vi=form.name_vi.data,
         name_en=form.name_en.data,
-        parent_id=int(form.parent_id.data) if form.parent_id.data else None,
+        # Optional() passes a blank value ("\u3000") without checking it against the choices.
+        parent_id=int(form.parent_id.data) if (form.parent_id.data or "").strip() else None,
         position=form.position.data or 0,
     )
 

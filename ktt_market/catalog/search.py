@@ -136,6 +136,9 @@ def _positive_int(value: str | None, limit: int = 10**12, *, grouped: bool = Fal
         value = value.replace(".", "").replace(",", "")
     if not value.isascii() or not value.isdigit():
         return None
+    value = value.lstrip("0") or "0"
+    if len(value) > len(str(limit)):
+        return None  # int() refuses strings of thousands of digits; such a number is over the limit anyway
     number = int(value)
     return number if number <= limit else None
 

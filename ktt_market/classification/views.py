@@ -242,7 +242,8 @@ def assessments():
     if not form.validate():
         form = AssessmentFilterForm(formdata=None)
         form.set_choices(years, scope)
-    year = int(form.year.data) if form.year.data else today.year
+    # Optional() passes a blank value ("\x1f" is blank to str.strip) without checking it against the choices.
+    year = int(form.year.data) if (form.year.data or "").strip() else today.year
     form.year.data = str(year)
     query = services.assessments_query(
         scope,
@@ -401,7 +402,7 @@ def movement():
     years = services.years_with_assessments(today.year)
     form = YearForm(formdata=request.args)
     form.year.choices = [SelectChoice(str(y), str(y)) for y in years]
-    year = int(form.year.data) if form.validate() and form.year.data else years[0]
+    year = int(form.year.data) if form.validate() and (form.year.data or "").strip() else years[0]
     form.year.data = str(year)
     return render_template(
         "classification/movement.html",

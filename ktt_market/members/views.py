@@ -83,8 +83,9 @@ def register(unit_id: int):
         unit,
         status=form.status.data or services.Status.ACTIVE,
         q=form.q.data,
-        category=MemberCategory(form.category.data) if form.category.data else None,
-        role=MemberRole(form.role.data) if form.role.data else None,
+        # Optional() passes a blank value ("\x1d" is blank to str.strip) without checking it against the choices.
+        category=MemberCategory(form.category.data) if (form.category.data or "").strip() else None,
+        role=MemberRole(form.role.data) if (form.role.data or "").strip() else None,
     )
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pages = max((len(members) + PAGE_SIZE - 1) // PAGE_SIZE, 1)

@@ -15,10 +15,22 @@ from ..core.validators import VietnamesePhone
 from .cart import MAX_QUANTITY
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# Product ids are INTEGER columns: a larger number would reach the database and fail there.
+MAX_ID = 2**31 - 1
+
+
+def _product_id_field() -> IntegerField:
+    return IntegerField(
+        _l("Product"),
+        validators=[
+            InputRequired(_l("Choose a product.")),
+            NumberRange(min=1, max=MAX_ID, message=_l("Choose a product.")),
+        ],
+    )
 
 
 class CartAddForm(FlaskForm):
-    product_id = IntegerField(_l("Product"), validators=[InputRequired(_l("Choose a product."))])
+    product_id = _product_id_field()
     quantity = IntegerField(
         _l("Quantity"),
         default=1,
@@ -30,7 +42,7 @@ class CartAddForm(FlaskForm):
 
 
 class CartUpdateForm(FlaskForm):
-    product_id = IntegerField(_l("Product"), validators=[InputRequired(_l("Choose a product."))])
+    product_id = _product_id_field()
     quantity = IntegerField(
         _l("Quantity"),
         validators=[
@@ -41,7 +53,7 @@ class CartUpdateForm(FlaskForm):
 
 
 class CartRemoveForm(FlaskForm):
-    product_id = IntegerField(_l("Product"), validators=[InputRequired(_l("Choose a product."))])
+    product_id = _product_id_field()
 
 
 class CheckoutForm(FlaskForm):

@@ -184,7 +184,8 @@ def cart_remove():
 
 def _int(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    # isascii and the length: "²" passes isdigit() and int() refuses thousands of digits, both would be a 500.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @bp.route("/checkout", methods=["GET", "POST"])

@@ -289,8 +289,9 @@ def set_bank_account(unit: Unit, *, actor: User, bank_bin: str | None, account: 
     if staff_role(actor, unit.id) is not StaffRole.OWNER:
         raise PermissionDenied(_("Only the cooperative's owner may change its bank account."))
     bank_bin = (bank_bin or "").strip()
-    account = re.sub(r"[\s.-]", "", nfc(account)).upper()
-    holder = fold_holder(holder)
+    # A field missing from the POST arrives as None, not "".
+    account = re.sub(r"[\s.-]", "", nfc(account or "")).upper()
+    holder = fold_holder(holder or "")
     if not (bank_bin or account or holder):
         unit.bank_bin = unit.bank_account = unit.bank_account_name = None
         db.session.flush()

@@ -101,6 +101,8 @@ def _application_or_404(application_id: int) -> ProgramApplication:
 def index():
     scope = province_scope(current_user)
     year = request.args.get("year", type=int)
+    if year is not None and not 1900 <= year <= 9999:
+        year = None  # a year the database's INTEGER cannot hold lists nothing anyway: show every year
     programs = services.programs_of(scope, year=year)
     return render_template("programs/index.html", programs=programs, scope=scope, year=year)
 

@@ -69,7 +69,8 @@ def _labels() -> dict:
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    # isascii and the length: "²" passes isdigit() and int() refuses thousands of digits, both would be a 500.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def _province() -> int | None:
@@ -81,7 +82,7 @@ def _province() -> int | None:
         return current_user.province_code
     if not asked:
         return None
-    if not asked.isdigit() or not places.is_province(int(asked)):
+    if not (asked.isascii() and asked.isdigit() and len(asked) <= 9) or not places.is_province(int(asked)):
         abort(404)
     return int(asked)
 

@@ -36,7 +36,7 @@ def _choice() -> tuple[AnnualReportForm, int | None, bool]:
             abort(404)
         form.province.data = str(scope)
         return form, scope, form.year.validate(form)
-    if asked and not (asked.isdigit() and places.is_province(int(asked))):
+    if asked and not (asked.isascii() and asked.isdigit() and len(asked) <= 9 and places.is_province(int(asked))):
         abort(404)
     return form, int(asked) if asked else None, form.validate()
 

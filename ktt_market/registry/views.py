@@ -94,7 +94,8 @@ def _enum_arg(enum_cls, value: str | None):
 
 
 def _int_arg(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # isascii: "²" is a digit to str.isdigit but not to int(); the length keeps int() off huge strings.
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 # ---------------------------------------------------------------- the registry list
