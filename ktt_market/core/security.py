@@ -1,4 +1,4 @@
-"""Response headers every page carries, and the refusal of control characters no form can hold."""
+"""Response headers every page carries; control characters, which no form field holds, kept out."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
+from werkzeug.datastructures import ImmutableMultiDict
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -25,13 +26,17 @@ def _has_control(fields) -> bool:
     return any(_CONTROL.search(key) or _CONTROL.search(value) for key, value in fields.items(multi=True))
 
 
-def refuse_control_characters() -> tuple[str, int] | None:
-    """Refuse a request whose query, form fields or file names carry a control character, before any work."""
-    suspect = _has_control(request.args)
-    if not suspect and request.mimetype in FORM_TYPES:
-        uploads = request.files.items(multi=True)
-        suspect = _has_control(request.form) or any(_CONTROL.search(f.filename or "") for name, f in uploads)
-    if not suspect:
+def drop_or_refuse_control_characters() -> tuple[str, int] | None:
+    """Drop control characters from the query string; refuse a form that carries one, before any work."""
+    if _has_control(request.args):
+        # A query only reads: the characters are ignored, as a search ignores punctuation.
+        request.args = ImmutableMultiDict(
+            (_CONTROL.sub("", key), _CONTROL.sub("", value)) for key, value in request.args.items(multi=True)
+        )
+    if request.mimetype not in FORM_TYPES:
+        return None
+    uploads = request.files.items(multi=True)
+    if not (_has_control(request.form) or any(_CONTROL.search(f.filename or "") for name, f in uploads)):
         return None
     page = render_template(
         "errors/error.html",
@@ -43,7 +48,7 @@ def refuse_control_characters() -> tuple[str, int] | None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(refuse_control_characters)
+    app.before_request(drop_or_refuse_control_characters)
 
     @app.after_request
     def _headers(response: Response) -> Response:
