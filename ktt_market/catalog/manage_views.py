@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.access import admin_required
 from ..core.errors import PermissionDenied, ServiceError
+from ..core.formtools import field_error
 from ..core.i18n import local_today
 from ..core.images import max_image_bytes
 from ..core.spreadsheets import SpreadsheetError, read_sheet
@@ -85,11 +86,6 @@ def _status() -> int:
     return 200 if request.method == "GET" else 422
 
 
-def _field_error(form, exc: ServiceError, default: str) -> None:
-    name = exc.field if exc.field and exc.field in form else default
-    form[name].errors = [*form[name].errors, exc.message]
-
-
 def _product_data(form: ProductForm) -> services.ProductData:
     data = services.ProductData(
         name=form.name.data,
@@ -140,7 +136,7 @@ def new_product(unit_id: int):
             abort(404)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name")
+            field_error(form, exc, "name")
         except IntegrityError:
             # Someone gave another product the same code a moment ago.
             db.session.rollback()
@@ -168,7 +164,7 @@ def edit_product(product_id: int):
             abort(404)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name")
+            field_error(form, exc, "name")
         except IntegrityError:
             db.session.rollback()
             form.sku.errors = [_("Another product of this unit already has this code.")]
@@ -193,7 +189,7 @@ def stock(product_id: int):
             services.adjust_stock(product, actor=current_user, stock=form.stock.data)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "stock")
+            field_error(form, exc, "stock")
         else:
             db.session.commit()
             flash(_("Stock of %(name)s is now %(stock)s.", name=product.name, stock=product.stock), "success")
@@ -252,7 +248,7 @@ def images(product_id: int):
             services.add_image(product, actor=current_user, data=data, alt=form.alt.data)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "file")
+            field_error(form, exc, "file")
         else:
             db.session.commit()
             flash(_("The photo is added."), "success")
@@ -306,7 +302,7 @@ def certifications(product_id: int):
             services.add_certification(product, actor=current_user, data=data)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "number")
+            field_error(form, exc, "number")
         else:
             db.session.commit()
             flash(_("The certificate is added."), "success")
@@ -343,7 +339,7 @@ def batches(product_id: int):
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "code")
+            field_error(form, exc, "code")
         except IntegrityError:
             db.session.rollback()
             form.code.errors = [_("This product already has a batch with this code.")]

@@ -11,6 +11,7 @@ from ..accounts.models import Role
 from ..core import places
 from ..core.access import admin_required, officer_required
 from ..core.errors import ServiceError
+from ..core.formtools import field_error
 from ..core.i18n import local_today
 from ..core.spreadsheets import SpreadsheetError, read_sheet
 from ..extensions import db
@@ -45,11 +46,6 @@ def _labels():
 
 def _status() -> int:
     return 200 if request.method == "GET" else 422
-
-
-def _field_error(form, exc: ServiceError, default: str) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    (target or getattr(form, default)).errors.append(exc.message)
 
 
 def _officer_assessment_or_404(assessment_id: int) -> Assessment:
@@ -141,7 +137,7 @@ def new_rubric():
             if exc.field == "criteria":
                 general_error = exc.message
             else:
-                _field_error(form, exc, "code")
+                field_error(form, exc, "code")
         else:
             db.session.commit()
             flash(_("Rubric version %(code)s added.", code=item.code), "success")
@@ -202,7 +198,7 @@ def self_assessment(unit_id: int, year: int):
             except ServiceError as exc:
                 db.session.rollback()
                 assessment = services.assessment_for(unit, year)
-                _field_error(form, exc, f"c{assessment.scores[0].criterion_id}")
+                field_error(form, exc, f"c{assessment.scores[0].criterion_id}")
             else:
                 db.session.commit()
                 flash(_("Sent to the province for review.") if submit else _("Draft saved."), "success")
@@ -297,7 +293,7 @@ def review(assessment_id: int):
             except ServiceError as exc:
                 db.session.rollback()
                 assessment = _officer_assessment_or_404(assessment_id)
-                _field_error(form, exc, "comment")
+                field_error(form, exc, "comment")
             else:
                 db.session.commit()
                 if finalise:
@@ -335,7 +331,7 @@ def return_assessment(assessment_id: int):
         except ServiceError as exc:
             db.session.rollback()
             assessment = _officer_assessment_or_404(assessment_id)
-            _field_error(form, exc, "reason")
+            field_error(form, exc, "reason")
         else:
             db.session.commit()
             flash(_("Sent back to the cooperative."), "success")

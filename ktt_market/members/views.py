@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..core.errors import ServiceError
+from ..core.formtools import field_error
 from ..core.i18n import local_today, vnd
 from ..core.uploads import PendingUploads
 from ..extensions import db
@@ -65,11 +66,6 @@ def _member_data(form: MemberForm) -> services.MemberData:
     )
 
 
-def _field_error(form, exc: ServiceError, default: str) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    (target or getattr(form, default)).errors.append(exc.message)
-
-
 # ------------------------------------------------------------------ register
 
 
@@ -118,7 +114,7 @@ def add(unit_id: int):
             member = services.add_member(unit, actor=current_user, data=_member_data(form))
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "full_name")
+            field_error(form, exc, "full_name")
         else:
             db.session.commit()
             flash(_("%(name)s is in the register as %(code)s.", name=member.full_name, code=member.code), "success")
@@ -161,7 +157,7 @@ def edit(unit_id: int, member_id: int):
             services.update_member(member, actor=current_user, data=_member_data(form))
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "full_name")
+            field_error(form, exc, "full_name")
         else:
             db.session.commit()
             flash(_("The member's details are saved."), "success")
@@ -184,7 +180,7 @@ def leave(unit_id: int, member_id: int):
             services.mark_left(member, actor=current_user, left_on=form.left_on.data, reason=form.reason.data)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "left_on")
+            field_error(form, exc, "left_on")
         else:
             db.session.commit()
             flash(_("%(name)s has left the register.", name=member.full_name), "success")
@@ -210,7 +206,7 @@ def record(unit_id: int, member_id: int):
             )
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "amount_vnd")
+            field_error(form, exc, "amount_vnd")
         else:
             db.session.commit()
             if entry.kind is CapitalEntryKind.CONTRIBUTED:

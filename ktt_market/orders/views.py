@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 
 from ..core import places
 from ..core.errors import ServiceError
+from ..core.formtools import field_error, form_status
 from ..core.i18n import vnd
 from ..extensions import db
 from ..registry.access import staff_unit_or_404
@@ -59,19 +60,6 @@ def _orders_context() -> dict:
         "province_name": places.province_name,
         "ward_name": places.ward_name,
     }
-
-
-def _status_code() -> int:
-    """200 for a page, 422 for a form POST that did not go through."""
-    return 200 if request.method == "GET" else 422
-
-
-def _field_error(form, exc: ServiceError, default: str | None = None) -> None:
-    name = exc.field if exc.field and exc.field in form else default
-    if name is None:
-        flash(exc.message, "error")
-        return
-    form[name].errors = [*form[name].errors, exc.message]
 
 
 # ---------------------------------------------------------------- the cart
@@ -128,7 +116,7 @@ def cart_add():
             change = carts.add_item(target, form.product_id.data, form.quantity.data)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "quantity")
+            field_error(form, exc, "quantity")
         else:
             db.session.commit()
             if change.warning:
@@ -242,7 +230,7 @@ def checkout():
                     if done is not None and done.buyer_id == current_user.id:
                         # The twin request won while this one read the cart: it found it empty.
                         return redirect(url_for(".purchase", number=done.number))
-                    _field_error(form, exc)
+                    field_error(form, exc)
                 else:
                     return _after_checkout(purchase)
     else:
@@ -260,7 +248,7 @@ def checkout():
     form.expected_total.data = str(view.total_vnd)
     return render_template(
         "orders/checkout.html", form=form, cart=view, province=province, provinces=places.provinces()
-    ), _status_code()
+    ), form_status()
 
 
 def _after_checkout(purchase: Purchase):
@@ -297,7 +285,7 @@ def _purchase_page(purchase: Purchase, *, failed_order: Order | None = None, can
         cancel_form=cancel_form or CancelForm(formdata=None),
         failed_order=failed_order,
         payment=payment_option(purchase.payment_method),
-    ), _status_code()
+    ), form_status()
 
 
 @bp.get("/orders/<number>")
@@ -371,7 +359,7 @@ def _unit_order_page(order: Order, **forms):
         purchase=order.purchase,
         moves=allowed_moves(order, current_user),
         **forms,
-    ), _status_code()
+    ), form_status()
 
 
 @bp.get("/orders/units/<int:unit_id>/<int:order_id>")
@@ -387,7 +375,7 @@ def _staff_move(unit_id: int, order_id: int, form, form_name: str | None, act, d
             act(order, form)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             db.session.commit()
             flash(done, "success")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Role
 from ..core.errors import ServiceError
+from ..core.formtools import form_status
 from ..core.i18n import vnd
 from ..extensions import db
 from ..orders.access import purchase_for_buyer_or_404
@@ -45,11 +46,6 @@ def _card_context() -> dict:
         return {"waiting": waiting, "refunds": refunds}
 
     return {"card_state": card_state, "REFUND_STATUS_LABELS": REFUND_STATUS_LABELS}
-
-
-def _status_code() -> int:
-    """200 for a page, 422 for a form POST that did not go through."""
-    return 200 if request.method == "GET" else 422
 
 
 @bp.post("/orders/<number>/pay-by-card")
@@ -106,7 +102,7 @@ def _return_page(order: Order, form: ApproveReturnForm):
         refunded=services.refunded_vnd(payment) if payment else 0,
         returnable=order.status in {OrderStatus.DELIVERED, OrderStatus.COMPLETED},
         form=form,
-    ), _status_code()
+    ), form_status()
 
 
 def _order_for_officer_or_404(order_id: int) -> Order:

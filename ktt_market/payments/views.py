@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..core.errors import PermissionDenied, ServiceError
+from ..core.formtools import field_error, form_status
 from ..core.i18n import datetime_vn, vnd
 from ..extensions import db
 from ..orders.models import Order
@@ -73,17 +74,6 @@ def _payments_context() -> dict:
     }
 
 
-def _status_code() -> int:
-    return 200 if request.method == "GET" else 422
-
-
-def _field_error(form, exc: ServiceError) -> None:
-    if exc.field and exc.field in form:
-        form[exc.field].errors = [*form[exc.field].errors, exc.message]
-    else:
-        flash(exc.message, "error")
-
-
 # ---------------------------------------------------------------- transfers received
 
 
@@ -100,7 +90,7 @@ def transfers_page():
             payment, done = transfers.record_transfer(form.reference.data, form.amount_vnd.data, actor=current_user)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             db.session.commit()
             number = payment.purchase.number
@@ -135,7 +125,7 @@ def _transfers_page(*, form: RecordTransferForm | None = None, refund_form: Refu
         pending=pending,
         refunds=refunds,
         refund_form=refund_form,
-    ), _status_code()
+    ), form_status()
 
 
 @bp.post("/transfers/refunds")
@@ -152,7 +142,7 @@ def refund_sent():
             )
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             db.session.commit()
             flash(
@@ -196,7 +186,7 @@ def bank_account(unit_id: int):
             abort(404)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             db.session.commit()
             if unit.bank_account:
@@ -204,4 +194,4 @@ def bank_account(unit_id: int):
             else:
                 flash(_("Bank account removed: transfers go to the platform's account, if it has one."), "success")
             return redirect(url_for(".bank_account", unit_id=unit.id))
-    return render_template("payments/bank_account.html", unit=unit, form=form), _status_code()
+    return render_template("payments/bank_account.html", unit=unit, form=form), form_status()

@@ -13,6 +13,7 @@ from ..accounts.models import Role
 from ..core import places
 from ..core.access import officer_required
 from ..core.errors import ServiceError
+from ..core.formtools import field_error, form_status
 from ..core.i18n import local_today
 from ..extensions import db
 from ..registry.access import officer_covers, province_scope, staff_role, staff_unit_or_404
@@ -58,16 +59,6 @@ def _labels() -> dict:
         "province_name": places.province_name,
         "ward_name": places.ward_name,
     }
-
-
-def _status_code() -> int:
-    """200 for a page, 422 for a form POST that did not go through."""
-    return 200 if request.method == "GET" else 422
-
-
-def _field_error(form, exc: ServiceError, default: str) -> None:
-    name = exc.field if exc.field and exc.field in form else default
-    form[name].errors = [*form[name].errors, exc.message]
 
 
 # ---------------------------------------------------------------- loading with access
@@ -169,12 +160,12 @@ def new():
             try:
                 program = services.create_program(actor=current_user, province_code=province, **_form_values(form))
             except ServiceError as exc:
-                _field_error(form, exc, "title")
+                field_error(form, exc, "title")
             else:
                 db.session.commit()
                 flash(_("The program is saved as a draft. Check who is eligible, then open it."), "success")
                 return redirect(url_for(".program", program_id=program.id))
-    return render_template("programs/edit.html", form=form, program=None, scope=scope), _status_code()
+    return render_template("programs/edit.html", form=form, program=None, scope=scope), form_status()
 
 
 @bp.route("/<int:program_id>/edit", methods=["GET", "POST"])
@@ -195,13 +186,13 @@ def edit(program_id: int):
         try:
             services.update_program(program, actor=current_user, **_form_values(form))
         except ServiceError as exc:
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("The program is saved."), "success")
             return redirect(url_for(".program", program_id=program.id))
     return render_template("programs/edit.html", form=form, program=program, scope=program.province_code), (
-        _status_code()
+        form_status()
     )
 
 
@@ -291,7 +282,7 @@ def decide(application_id: int):
                 application, actor=current_user, approve=form.decision.data == "approve", reason=form.reason.data
             )
         except ServiceError as exc:
-            _field_error(form, exc, "decision")
+            field_error(form, exc, "decision")
         else:
             db.session.commit()
             flash(_("The decision is recorded."), "success")
@@ -316,7 +307,7 @@ def disburse(application_id: int):
         except ServiceError as exc:
             db.session.rollback()
             application = _application_or_404(application_id)
-            _field_error(form, exc, "amount_vnd")
+            field_error(form, exc, "amount_vnd")
         else:
             db.session.commit()
             flash(_("The disbursement is recorded."), "success")
@@ -333,7 +324,7 @@ def outcome(application_id: int):
         try:
             services.record_outcome(application, actor=current_user, outcome=form.outcome.data)
         except ServiceError as exc:
-            _field_error(form, exc, "outcome")
+            field_error(form, exc, "outcome")
         else:
             db.session.commit()
             flash(_("The outcome is recorded."), "success")
@@ -384,7 +375,7 @@ def apply(unit_id: int, program_id: int):
             db.session.rollback()
             unit = staff_unit_or_404(unit_id, current_user)
             program = db.session.get(SupportProgram, program_id)
-            _field_error(form, exc, "message")
+            field_error(form, exc, "message")
         else:
             db.session.commit()
             flash(_("Your application is sent to the province."), "success")
@@ -397,7 +388,7 @@ def apply(unit_id: int, program_id: int):
         rules=Rules.parse(program.eligibility),
         max_mb=services.max_document_bytes() // (1024 * 1024),
         max_documents=services.MAX_DOCUMENTS,
-    ), _status_code()
+    ), form_status()
 
 
 @bp.post("/unit/<int:unit_id>/applications/<int:application_id>/withdraw")

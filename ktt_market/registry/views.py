@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core import places
 from ..core.access import officer_required
 from ..core.errors import PermissionDenied, ServiceError
+from ..core.formtools import field_error, form_status
 from ..core.i18n import local_today
 from ..core.spreadsheets import SpreadsheetError, read_sheet
 from ..core.uploads import PendingUploads
@@ -74,16 +75,6 @@ def _labels() -> dict:
         "province_name": places.province_name,
         "ward_name": places.ward_name,
     }
-
-
-def _status_code() -> int:
-    """200 for a page, 422 for a form POST that did not go through."""
-    return 200 if request.method == "GET" else 422
-
-
-def _field_error(form, exc: ServiceError, default: str) -> None:
-    name = exc.field if exc.field and exc.field in form else default
-    form[name].errors = [*form[name].errors, exc.message]
 
 
 def _enum_arg(enum_cls, value: str | None):
@@ -197,7 +188,7 @@ def edit_unit(unit_id: int):
             abort(403)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name" if as_officer else "contact_name")
+            field_error(form, exc, "name" if as_officer else "contact_name")
         except IntegrityError:
             db.session.rollback()
             form.registration_code.errors = [_("A unit with this registration code is already in the registry.")]
@@ -211,7 +202,7 @@ def edit_unit(unit_id: int):
         as_officer=as_officer,
         province=province,
         provinces=places.provinces() if as_officer and current_user.is_admin else None,
-    ), _status_code()
+    ), form_status()
 
 
 @bp.route("/units/<int:unit_id>/staff", methods=["GET", "POST"])
@@ -224,12 +215,12 @@ def unit_staff(unit_id: int):
             link = services.add_staff(unit, actor=current_user, email=form.email.data, role=form.role.data)
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "email")
+            field_error(form, exc, "email")
         else:
             db.session.commit()
             flash(_("%(name)s is now on the staff.", name=link.user.full_name), "success")
             return redirect(url_for(".unit_staff", unit_id=unit.id))
-    return render_template("registry/staff.html", unit=unit, form=form, staff=services.staff_of(unit)), _status_code()
+    return render_template("registry/staff.html", unit=unit, form=form, staff=services.staff_of(unit)), form_status()
 
 
 @bp.post("/units/<int:unit_id>/staff/<int:user_id>/remove")
@@ -278,7 +269,7 @@ def register():
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name")
+            field_error(form, exc, "name")
         except IntegrityError:
             # Someone registered the same code a moment ago.
             db.session.rollback()
@@ -288,7 +279,7 @@ def register():
             return redirect(url_for(".my_units"))
     return render_template(
         "registry/register.html", form=form, province=province, provinces=places.provinces()
-    ), _status_code()
+    ), form_status()
 
 
 @bp.route("/claim", methods=["GET", "POST"])
@@ -302,12 +293,12 @@ def claim():
             )
         except ServiceError as exc:
             db.session.rollback()
-            _field_error(form, exc, "registration_code")
+            field_error(form, exc, "registration_code")
         else:
             db.session.commit()
             flash(_("Your claim was sent to the province. You will see its decision here."), "success")
             return redirect(url_for(".my_units"))
-    return render_template("registry/claim.html", form=form), _status_code()
+    return render_template("registry/claim.html", form=form), form_status()
 
 
 # ---------------------------------------------------------------- applications
@@ -371,7 +362,7 @@ def reject(application_id: int):
         except ServiceError as exc:
             db.session.rollback()
             if exc.field == "reason":
-                _field_error(form, exc, "reason")
+                field_error(form, exc, "reason")
             else:
                 flash(exc.message, "error")
         else:
@@ -410,7 +401,7 @@ def import_upload():
             return redirect(url_for(".import_preview", token=token))
     return render_template(
         "registry/import.html", form=form, columns=importing.COLUMNS, scope=province_scope(current_user)
-    ), _status_code()
+    ), form_status()
 
 
 def _preview(token: str, filename: str, plan: importing.ImportPlan, status: int = 200):
