@@ -28,6 +28,13 @@ install: $(VENV)/.installed translations
 
 install-test: $(VENV)/.installed-test translations
 	bash scripts/install-test-services.sh
+	@$(MAKE) --no-print-directory $(NODE_TOOLS)/node_modules/.installed-test
+
+# The browser tests' Node tools (axe-core, Lighthouse), pinned by the lock file; again only when it changes.
+NODE_TOOLS := tests/browser/node
+$(NODE_TOOLS)/node_modules/.installed-test: $(NODE_TOOLS)/package-lock.json
+	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error >/dev/null
+	touch $@
 
 translations: | $(BIN)/python
 	@for po in ktt_market/translations/*/LC_MESSAGES/messages.po; do \
@@ -41,10 +48,12 @@ run: install
 	@echo ""
 	PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
+# Two pytest processes, one per core, each with its own PostgreSQL; a test file stays in one process.
+PYTEST_JOBS ?= 2
 test: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_JOBS) --dist loadfile
 	@echo "== core tests again on SQLite, the embedded default =="
-	$(BIN)/pytest --db sqlite -m core -q
+	$(BIN)/pytest --db sqlite -m core -q -n $(PYTEST_JOBS) --dist loadfile
 
 # Benchmarks on a PostgreSQL server of their own; figures beside a baseline of the same run.
 bench: install-test
