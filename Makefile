@@ -28,7 +28,7 @@ install: $(VENV)/.installed translations
 
 install-test: $(VENV)/.installed-test translations
 	bash scripts/install-test-services.sh
-	@$(MAKE) --no-print-directory $(NODE_TOOLS)/node_modules/.installed-test
+	@$(MAKE) -s --no-print-directory $(NODE_TOOLS)/node_modules/.installed-test
 
 # The browser tests' Node tools (axe-core, Lighthouse), pinned by the lock file; again only when it changes.
 NODE_TOOLS := tests/browser/node
