@@ -93,6 +93,16 @@ def local_time(value: dt.datetime) -> dt.datetime:
     return value.astimezone(VN_TZ)
 
 
+def local_start(day: dt.date) -> dt.datetime:
+    """Return the UTC instant of midnight, Vietnam time, at the start of `day`."""
+    return dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
+
+
+def local_year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """Return the UTC instants [start, end) of a calendar year, Vietnam time."""
+    return local_start(dt.date(year, 1, 1)), local_start(dt.date(year + 1, 1, 1))
+
+
 def local_today() -> dt.date:
     """Return today's date in Vietnam."""
     return dt.datetime.now(VN_TZ).date()

@@ -15,13 +15,13 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import extract, func, select
+from sqlalchemy import func, select
 
 from ..accounts.models import Role, User
 from ..audit import services as audit
 from ..classification.models import Assessment, Grade
 from ..core.errors import PermissionDenied, ServiceError
-from ..core.i18n import local_today
+from ..core.i18n import local_today, local_year_bounds
 from ..core.models import utcnow
 from ..core.text import nfc
 from ..extensions import db
@@ -580,12 +580,14 @@ def _grades(unit_ids: list[int], year: int) -> dict[int, Grade]:
 def _sales(unit_ids: list[int], year: int) -> int:
     if not unit_ids:
         return 0
-    # placed_at is stored in UTC; a year boundary off by 7 hours is immaterial for a yearly comparison.
+    # placed_at is stored in UTC; the year is Vietnam's (a sale at 01:00 on 1 January counts in the new year).
+    start, end = local_year_bounds(year)
     total = db.session.scalar(
         select(func.coalesce(func.sum(Order.subtotal_vnd), 0)).where(
             Order.unit_id.in_(unit_ids),
             Order.status.not_in(NOT_SALES),
-            extract("year", Order.placed_at) == year,
+            Order.placed_at >= start,
+            Order.placed_at < end,
         )
     )
     return int(total or 0)

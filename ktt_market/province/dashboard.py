@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..catalog.models import Product
 from ..classification.models import Assessment, AssessmentStatus, Grade
-from ..core.i18n import VN_TZ
+from ..core.i18n import local_start, local_year_bounds
 from ..extensions import db
 from ..orders.models import Order, OrderStatus, PaymentMethod
 from ..payments.models import Payment, PaymentStatus
@@ -47,11 +47,6 @@ METRICS = (
 )
 
 
-def local_start(day: dt.date) -> dt.datetime:
-    """Return the UTC instant of midnight, Vietnam time, at the start of `day`."""
-    return dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
-
-
 @dataclass(frozen=True)
 class Scope:
     """Where and when the dashboard looks: a province (None: the country), a ward, a year."""
@@ -81,7 +76,7 @@ class Scope:
 
     @property
     def year_bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        return local_start(self.first_day), local_start(dt.date(self.year + 1, 1, 1))
+        return local_start(self.first_day), local_year_bounds(self.year)[1]
 
 
 def month_bounds(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:

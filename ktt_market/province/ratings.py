@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from ..classification.models import Assessment, Grade
+from ..core.i18n import local_start
 from ..extensions import db
 from ..orders.models import Order, OrderStatus, Review
 from ..registry.models import PlatformStatus, Unit
-from .dashboard import COUNTED_ASSESSMENTS, local_start
+from .dashboard import COUNTED_ASSESSMENTS
 
 TREND_DAYS = 90
 PERIOD_DAYS = 365

@@ -244,3 +244,25 @@ def test_reach_figures(app, ctx, make_unit, make_user, make_product, make_order,
     summary = programs_summary(86, year)
     assert (summary["count"], summary["beneficiaries"], summary["disbursed_pct"]) == (1, 2, 25.0)
     assert programs_summary(91, year)["count"] == 0
+
+
+def test_reach_counts_sales_by_the_vietnamese_calendar_year(
+    app, ctx, make_unit, make_user, make_product, make_order, make_program
+):
+    """An order at 00:30 on 1 January in Vietnam (17:30 UTC on 31 December) is a sale of the new year."""
+    from ktt_market.extensions import db
+    from ktt_market.programs.models import ProgramApplication, SupportProgram
+    from ktt_market.programs.services import program_reach
+
+    program = make_program(year=2024)
+    unit = make_unit()
+    product = make_product(unit, price_vnd=100_000)
+    buyer = make_user()
+    make_order(unit, buyer, [(product, 3)], placed_at=dt.datetime(2024, 12, 31, 17, 30, tzinfo=dt.UTC))  # 2025 in VN
+    make_order(unit, buyer, [(product, 1)], placed_at=dt.datetime(2023, 12, 31, 16, 59, tzinfo=dt.UTC))  # 2023 in VN
+    make_order(unit, buyer, [(product, 2)], placed_at=dt.datetime(2023, 12, 31, 17, 0, tzinfo=dt.UTC))  # 2024 in VN
+    db.session.add(ProgramApplication(program_id=program.id, unit_id=unit.id, status=ApplicationStatus.APPROVED))
+    db.session.commit()
+
+    reach = program_reach(db.session.get(SupportProgram, program.id))
+    assert (reach["sales_before_vnd"], reach["sales_after_vnd"]) == (100_000, 300_000)
