@@ -74,6 +74,25 @@ def _fee_bps() -> int:
     return int(raw)
 
 
+def _storage() -> str:
+    """Read KTT_STORAGE: "local" (a folder of this server) or "s3" (a bucket every server shares)."""
+    kind = (os.environ.get("KTT_STORAGE") or "local").strip().lower()
+    if kind not in {"local", "s3"}:
+        raise RuntimeError(f"KTT_STORAGE must be local or s3, not {kind!r}")
+    # Photos uploaded to no bucket would be lost on the first request: refuse to start instead.
+    if kind == "s3" and not os.environ.get("KTT_S3_BUCKET"):
+        raise RuntimeError("KTT_STORAGE=s3 needs KTT_S3_BUCKET, the bucket's name")
+    return kind
+
+
+def _proxy_hops() -> int:
+    """Read KTT_PROXY_HOPS: how many proxies in front of the app set trustworthy X-Forwarded-* headers."""
+    raw = (os.environ.get("KTT_PROXY_HOPS") or "0").strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise RuntimeError(f"KTT_PROXY_HOPS must be a whole number (0: no proxy), not {raw!r}")
+    return int(raw)
+
+
 def load_config(instance_path: Path) -> dict:
     """Build the configuration mapping for one app instance."""
     env = os.environ
@@ -102,6 +121,8 @@ def load_config(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "KTT_HTTPS": https,
+        # Behind a load balancer: the client's address and scheme from its X-Forwarded-* headers (0: none).
+        "KTT_PROXY_HOPS": _proxy_hops(),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": int(env.get("KTT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
         # Language and time.
@@ -138,8 +159,13 @@ def load_config(instance_path: Path) -> dict:
         "KTT_PAGE_CACHE_SECONDS": float(env.get("KTT_PAGE_CACHE_SECONDS", 5)),
         # Where uploads and generated files go.
         "UPLOAD_FOLDER": env.get("KTT_UPLOAD_FOLDER") or str(instance_path / "uploads"),
-        # Product photos: where they are kept ("local": UPLOAD_FOLDER/media) and the largest file accepted.
-        "KTT_STORAGE": env.get("KTT_STORAGE", "local"),
+        # Product photos: where they are kept ("local": UPLOAD_FOLDER/media; "s3": a bucket, see
+        # core/storage.py) and the largest file accepted. S3 credentials are boto3's AWS_* variables.
+        "KTT_STORAGE": _storage(),
+        "KTT_S3_BUCKET": env.get("KTT_S3_BUCKET") or None,
+        "KTT_S3_ENDPOINT_URL": env.get("KTT_S3_ENDPOINT_URL") or None,
+        "KTT_S3_REGION": env.get("KTT_S3_REGION") or None,
+        "KTT_S3_PUBLIC_URL": env.get("KTT_S3_PUBLIC_URL") or None,
         "KTT_MAX_IMAGE_BYTES": int(env.get("KTT_MAX_IMAGE_BYTES", 5 * 1024 * 1024)),
         # The address in e-mails' links (workers have no request to take it from).
         "KTT_BASE_URL": env.get("KTT_BASE_URL") or None,

@@ -7,11 +7,20 @@ import re
 from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .storage import image_origin
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(config: dict) -> str:
+    """Return the CSP for this deployment: images may also come from the S3 bucket's public origin."""
+    origin = image_origin(config)
+    return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin}") if origin else CSP
 
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -48,11 +57,16 @@ def drop_or_refuse_control_characters() -> tuple[str, int] | None:
 
 
 def init_app(app: Flask) -> None:
+    hops = int(app.config.get("KTT_PROXY_HOPS") or 0)
+    if hops:
+        # Only as many X-Forwarded-* entries as there are proxies of ours: a client can forge the rest.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    csp = content_security_policy(app.config)
     app.before_request(drop_or_refuse_control_characters)
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -2,9 +2,9 @@
 
 `Storage` is what the rest of the code sees: save, open, delete and the public URL of a key. The
 default, `LocalStorage`, keeps files under `<UPLOAD_FOLDER>/media` and serves them through the
-`media` blueprint below. Several web servers sharing one store need a networked backend: an S3 class
-implementing the same four methods (its `url` returning the bucket's or CDN's address) and selected by
-`KTT_STORAGE = "s3"` is all it takes; nothing else changes.
+`media` blueprint below. Several web servers sharing one store use `S3Storage` (`KTT_STORAGE=s3`): objects
+in an S3-compatible bucket (AWS, MinIO, Ceph, R2, Viettel or FPT object storage), which browsers load
+straight from the bucket's or a CDN's public address; nothing else changes.
 
 Keys are chosen by the server (`images.new_key`): 32 hex digits and an extension, never a user's
 file name, so a key is safe as a path and cannot collide.
@@ -18,6 +18,8 @@ import tempfile
 from abc import ABC, abstractmethod
 from io import BytesIO
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, send_file, url_for
 
@@ -25,6 +27,9 @@ from flask import Blueprint, Flask, abort, current_app, send_file, url_for
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}\.(?:webp|jpg)$")
 CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 ONE_YEAR = 365 * 24 * 3600
+# A key's bytes never change (a new photo gets a new key): browsers and CDNs may keep it for good.
+IMMUTABLE = f"public, max-age={ONE_YEAR}, immutable"
+STORAGE_KINDS = ("local", "s3")
 
 
 def is_valid_key(key: str) -> bool:
@@ -95,11 +100,129 @@ class LocalStorage(Storage):
         return self._path(key).is_file()
 
 
+class S3Storage(Storage):
+    """Objects in an S3-compatible bucket, which browsers load from its public address (the bucket or a CDN).
+
+    The bucket (or the CDN in front of it) must let anyone read its objects; nothing else is kept
+    there. Credentials come from boto3's usual chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in
+    the environment, or an instance role), never from this application's configuration.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        public_url: str,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        connect_timeout: float = 3,
+        read_timeout: float = 10,
+        max_attempts: int = 3,
+    ):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.public_url = public_url.rstrip("/")
+        options: dict[str, Any] = {
+            # An upload is part of a request: a store that does not answer costs seconds, not a worker.
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "retries": {"max_attempts": max_attempts, "mode": "standard"},
+            # Checksums only where S3 requires them: several S3-compatible stores refuse the newer headers.
+            "request_checksum_calculation": "when_required",
+            "response_checksum_validation": "when_required",
+        }
+        if endpoint_url:
+            # Other stores seldom serve bucket.host names; the bucket in the path works everywhere.
+            options["s3"] = {"addressing_style": "path"}
+        # A session of its own: boto3's default session is not thread-safe; a client is.
+        self.client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint_url or None, region_name=region or None, config=Config(**options)
+        )
+
+    @classmethod
+    def from_config(cls, config: dict) -> S3Storage:
+        """Build the storage from the application's KTT_S3_* settings."""
+        bucket = config.get("KTT_S3_BUCKET")
+        if not bucket:
+            raise RuntimeError("KTT_STORAGE=s3 needs KTT_S3_BUCKET, the bucket's name")
+        return cls(
+            bucket,
+            public_url=public_base_url(config),
+            endpoint_url=config.get("KTT_S3_ENDPOINT_URL"),
+            region=config.get("KTT_S3_REGION"),
+        )
+
+    def _check(self, key: str) -> str:
+        if not is_valid_key(key):
+            raise ValueError(f"not a media key: {key!r}")
+        return key
+
+    def save(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(
+            Bucket=self.bucket, Key=self._check(key), Body=data, ContentType=content_type, CacheControl=IMMUTABLE
+        )
+
+    def open(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._check(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+                raise FileNotFoundError(key) from None
+            raise
+        with response["Body"] as body:
+            return body.read()
+
+    def delete(self, key: str) -> None:
+        # S3 answers a delete of a missing key with success, as the interface wants.
+        self.client.delete_object(Bucket=self.bucket, Key=self._check(key))
+
+    def url(self, key: str) -> str:
+        return f"{self.public_url}/{self._check(key)}"
+
+    def exists(self, key: str) -> bool:
+        """Tell whether `key` is in the bucket."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._check(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+                return False
+            raise
+        return True
+
+
+def public_base_url(config: dict) -> str:
+    """Return the address browsers load S3 objects from: KTT_S3_PUBLIC_URL, else the bucket's own."""
+    if config.get("KTT_S3_PUBLIC_URL"):
+        return config["KTT_S3_PUBLIC_URL"].rstrip("/")
+    bucket = config.get("KTT_S3_BUCKET") or ""
+    endpoint = config.get("KTT_S3_ENDPOINT_URL")
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/{bucket}"
+    region = config.get("KTT_S3_REGION")
+    return f"https://{bucket}.s3.{region}.amazonaws.com" if region else f"https://{bucket}.s3.amazonaws.com"
+
+
+def image_origin(config: dict) -> str | None:
+    """Return the origin images are loaded from when it is not this site (for the CSP), else None."""
+    if config.get("KTT_STORAGE", "local") != "s3":
+        return None
+    parts = urlsplit(public_base_url(config))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _build(app: Flask) -> Storage:
     kind = app.config.get("KTT_STORAGE", "local")
     if kind == "local":
         return LocalStorage(Path(app.config["UPLOAD_FOLDER"]) / "media")
-    raise RuntimeError(f"unknown KTT_STORAGE {kind!r} (supported: local)")
+    if kind == "s3":
+        return S3Storage.from_config(app.config)
+    raise RuntimeError(f"unknown KTT_STORAGE {kind!r} (supported: {', '.join(STORAGE_KINDS)})")
 
 
 def get_storage(app: Flask | None = None) -> Storage:
@@ -132,9 +255,8 @@ def file(key: str):
     except FileNotFoundError:
         abort(404)
     response = send_file(BytesIO(data), mimetype=content_type_of(key), max_age=ONE_YEAR, etag=key, conditional=True)
-    # A key's bytes never change (a new photo gets a new key): browsers may keep it for good.
     response.cache_control.public = True
-    response.cache_control.immutable = True
+    response.cache_control.immutable = True  # see IMMUTABLE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
