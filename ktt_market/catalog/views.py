@@ -21,28 +21,13 @@ from ..core.i18n import local_today
 from ..core.pagecache import anonymous_page_cache
 from ..reviews.services import product_reviews, unit_rating
 from . import search
-from .models import Category, CertificationKind, Product, SaleUnit
+from .forms import CERTIFICATION_LABELS, SALE_UNIT_LABELS
+from .models import Category, Product
 
 REVIEWS_ON_PAGE = 5
 
 bp = Blueprint("catalog", __name__)
 
-SALE_UNIT_LABELS = {
-    SaleUnit.KG: _l("kg"),
-    SaleUnit.BOX: _l("box"),
-    SaleUnit.BOTTLE: _l("bottle"),
-    SaleUnit.BAG: _l("bag"),
-    SaleUnit.PIECE: _l("piece"),
-    SaleUnit.PACK: _l("pack"),
-    SaleUnit.JAR: _l("jar"),
-    SaleUnit.LITRE: _l("litre"),
-}
-CERTIFICATION_LABELS = {
-    CertificationKind.OCOP: _l("OCOP"),
-    CertificationKind.VIETGAP: _l("VietGAP"),
-    CertificationKind.ORGANIC: _l("Organic"),
-    CertificationKind.OTHER: _l("Other certificate"),
-}
 SORT_LABELS = {
     search.Sort.RELEVANCE: _l("Most relevant"),
     search.Sort.NEWEST: _l("Newest"),
