@@ -1,4 +1,8 @@
-"""The baseline for the catalogue benchmark: a bare Flask route, served by gunicorn like the real app."""
+"""The baseline for the HTTP benchmarks: a bare Flask app, served by gunicorn like the real app.
+
+Every path answers the same small page, so that a load made for the app's pages (home, search,
+product) can be sent to it unchanged.
+"""
 
 from flask import Flask
 
@@ -8,5 +12,6 @@ PAGE = "<!doctype html><html lang=vi><title>KTT</title><p>Xin chào</p></html>"
 
 
 @app.get("/")
-def hello() -> str:
+@app.get("/<path:path>")
+def hello(path: str = "") -> str:
     return PAGE

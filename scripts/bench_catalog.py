@@ -6,8 +6,9 @@ Builds a catalogue of 500,000 products across 2,000 cooperatives (COPY, Vietname
 lists, folded search_text), ANALYZEs it, then prints Markdown tables of
   (a) search latency (p50, p99) of a fixed set of queries, with and without diacritics, through
       the real search function in this process;
-  (b) requests/s and latency of the listing page served by gunicorn (4 sync workers) beside a bare
-      Flask route served the same way in the same run, both loaded by `wrk -t2 -c32 -d10s`.
+  (b) requests/s and latency of the home, listing, search and product pages served by gunicorn (4 sync
+      workers) beside a bare Flask route served the same way in the same run, all loaded by
+      `wrk -t2 -c32 -d10s`.
 The data is committed: point it at a throwaway database (`make bench` creates one). With --reuse an
 already loaded catalogue is used as it is; `--reuse --no-search --uncached-only` is the quick loop for
 work on the listing's uncached cost.
@@ -30,7 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
+from benchlib import Rows, percentile  # noqa: E402
 from flask_babel import force_locale  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
@@ -41,6 +44,7 @@ from ktt_market.core import places  # noqa: E402
 from ktt_market.core.i18n import local_today  # noqa: E402
 from ktt_market.core.text import fold  # noqa: E402
 from ktt_market.extensions import db  # noqa: E402
+from ktt_market.registry.models import Unit  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
 # Product names by seeded category id: what Vietnamese cooperatives sell.
@@ -137,15 +141,11 @@ def load(n_products: int, n_units: int) -> None:
         conn.execute(text("VACUUM ANALYZE"))
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def bench_search(rounds: int) -> list[float]:
+def bench_search(rounds: int, rows: Rows) -> list[float]:
     """Time every query `rounds` times through the real search; print a table, return all timings (ms)."""
     today = local_today()
     everything = []
+    slowest = (0.0, "")
     print("\n| query | matches | p50 ms | p99 ms |\n|---|---:|---:|---:|")
     for q in QUERIES:
         filters = search.parse_filters({"q": q}, all_categories=[])
@@ -159,6 +159,8 @@ def bench_search(rounds: int) -> list[float]:
         everything += timings
         total = f"{page.total:,}+" if page.capped else f"{page.total:,}"
         print(f"| {q} | {total} | {percentile(timings, 50):.1f} | {percentile(timings, 99):.1f} |")
+        slowest = max(slowest, (percentile(timings, 50), q))
+    rows.add(f"search, slowest query's p50 ({slowest[1]!r})", slowest[0], "ms", note=f"{rounds} runs of each query")
     return everything
 
 
@@ -209,7 +211,7 @@ def serve_and_load(label: str, target: str, path: str, chdir: Path, env: dict) -
         proc.wait(timeout=30)
 
 
-def bench_http(*, uncached_only: bool = False) -> list[dict]:
+def bench_http(*, product_id: int, uncached_only: bool = False) -> list[dict]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     env = dict(os.environ, FLASK_APP="app.py")
@@ -224,12 +226,30 @@ def bench_http(*, uncached_only: bool = False) -> list[dict]:
         serve_and_load("bare Flask route", "bench_bare_app:app", "/", ROOT / "scripts", env),
         # The app's floor: its smallest page (one SELECT 1), to tell the framework's cost from the catalogue's.
         serve_and_load("app /healthz (floor)", "app:app", "/healthz", ROOT, env),
+        serve_and_load("home /", "app:app", "/", ROOT, env),
         serve_and_load("listing /search", "app:app", "/search", ROOT, env),
         serve_and_load("search /search?q=ca+phe", "app:app", "/search?q=ca+phe", ROOT, env),
+        serve_and_load("product /p/<id>", "app:app", f"/p/{product_id}", ROOT, env),
         # The same pages with the anonymous page cache off: what every first visit and logged-in user pays.
         serve_and_load("listing /search, page cache off", "app:app", "/search", ROOT, uncached),
         serve_and_load("search /search?q=ca+phe, page cache off", "app:app", "/search?q=ca+phe", ROOT, uncached),
+        serve_and_load("product /p/<id>, page cache off", "app:app", f"/p/{product_id}", ROOT, uncached),
     ]
+
+
+def emit_http(results: list[dict], rows: Rows) -> None:
+    """Write each page's requests/s and latencies beside the bare Flask route's, as report rows."""
+    bare = results[0]
+    load = f"gunicorn 4 sync workers, wrk {' '.join(WRK_ARGS)}"
+    for key, unit, name in (("rps", "req/s", "requests/s"), ("p50", "ms", "p50 latency"), ("p99", "ms", "p99 latency")):
+        for r in results:
+            note = "; ".join([load, *r["errors"]])
+            if r is bare:
+                rows.add(f"{r['label']} (baseline): {name}", r[key], unit, note=note)
+            else:
+                rows.add(
+                    f"{r['label']}: {name}", r[key], unit, baseline=bare["label"], baseline_value=bare[key], note=note
+                )
 
 
 def main() -> None:
@@ -247,6 +267,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    rows = Rows("catalogue")
     app = create_app()
     with app.test_request_context(), force_locale("vi"):
         if db.engine.dialect.name != "postgresql":
@@ -259,19 +280,35 @@ def main() -> None:
             load(args.products, args.units)
             print(f"loaded {args.products:,} products of {args.units:,} units in {time.perf_counter() - start:.1f}s")
         count = db.session.scalar(select(func.count()).select_from(Product))
+        # A product page as buyers reach it: published, of a selling cooperative, with a certificate.
+        product_id = db.session.scalar(
+            select(Product.id)
+            .join(Unit, Unit.id == Product.unit_id)
+            .where(
+                Product.published, Product.id % 10 == 3, Unit.platform_status == "approved", Unit.dissolved_on.is_(None)
+            )
+            .order_by(Product.id)
+            .limit(1)
+        )
         if not args.no_search:
             print(f"\n### Search over {count:,} products (in-process, {args.rounds} runs per query)")
-            timings = bench_search(args.rounds)
-            print(
-                f"\nAll searches: p50 {percentile(timings, 50):.1f} ms, p99 {percentile(timings, 99):.1f} ms"
-                " (aim: p50 < 20 ms)"
+            timings = bench_search(args.rounds, rows)
+            p50, p99 = percentile(timings, 50), percentile(timings, 99)
+            print(f"\nAll searches: p50 {p50:.1f} ms, p99 {p99:.1f} ms (aim: p50 < 20 ms)")
+            what = f"{count:,} products, {len(QUERIES)} queries x {args.rounds} runs, in-process"
+            rows.add(
+                "search, all queries: p50",
+                p50,
+                "ms",
+                note=f"{what}; aim: p50 < 20 ms: {'met' if p50 < 20 else 'NOT met'}",
             )
+            rows.add("search, all queries: p99", p99, "ms", note=what)
         db.session.remove()
         db.engine.dispose()  # gunicorn's workers open their own connections
 
     if args.no_http:
         return
-    results = bench_http(uncached_only=args.uncached_only)
+    results = bench_http(product_id=product_id, uncached_only=args.uncached_only)
     bare = results[0]["rps"]
     print(f"\n### Pages under load: gunicorn 4 sync workers, wrk {' '.join(WRK_ARGS)}")
     print("\n| route | requests/s | p50 ms | p99 ms | vs bare |\n|---|---:|---:|---:|---:|")
@@ -280,6 +317,7 @@ def main() -> None:
         for line in r["errors"]:
             print(f"  {r['label']}: {line}")
     print("\n(aim: listing throughput at least 0.5 of the bare route's)")
+    emit_http(results, rows)
 
 
 if __name__ == "__main__":

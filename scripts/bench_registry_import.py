@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from benchlib import Rows
 from flask_babel import force_locale
 from sqlalchemy import insert
 
@@ -31,6 +33,8 @@ from ktt_market.registry.importing import COLUMNS, apply_import, plan_import
 from ktt_market.registry.models import Unit
 
 PROVINCE = 86
+BASELINE = "read the CSV + one bare bulk INSERT, no checks"
+ROWS = Rows("registry import")
 
 
 def make_file(rows: int, capital_step: int) -> bytes:
@@ -58,7 +62,7 @@ def make_file(rows: int, capital_step: int) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def baseline(data: bytes) -> None:
+def baseline(data: bytes) -> float:
     """Time what no import can avoid: reading the file into rows, and one bulk INSERT of them."""
     start = time.perf_counter()
     sheet = read_sheet(data)
@@ -89,9 +93,18 @@ def baseline(data: bytes) -> None:
         f"total {done - start:.2f}s = {len(sheet.rows) / (done - start):,.0f} rows/s (no checks, no diff)"
     )
     db.session.rollback()
+    ROWS.add(f"baseline: {BASELINE}, {len(sheet.rows):,} rows", done - start, "s")
+    return done - start
 
 
-def timed_round(label: str, data: bytes) -> None:
+FIGURES = {
+    "create": "create (check every row, diff, bulk insert)",
+    "unchanged": "re-import unchanged (checks and diff, nothing written)",
+    "update": "update every row",
+}
+
+
+def timed_round(label: str, data: bytes, base: float) -> None:
     start = time.perf_counter()
     plan = plan_import(data, actor=None, province_code=PROVINCE)
     planned = time.perf_counter()
@@ -107,6 +120,14 @@ def timed_round(label: str, data: bytes) -> None:
         f"total {total:.2f}s = {plan.total_rows / total:,.0f} rows/s "
         f"(created {plan.created}, updated {plan.updated}, unchanged {plan.unchanged})"
     )
+    ROWS.add(
+        f"{FIGURES[label]}, {plan.total_rows:,} rows",
+        total,
+        "s",
+        baseline=BASELINE,
+        baseline_value=base,
+        note=f"plan {planned - start:.2f} s + apply {done - planned:.2f} s; {plan.total_rows / total:,.0f} rows/s",
+    )
 
 
 def main() -> None:
@@ -119,10 +140,10 @@ def main() -> None:
     with app.app_context(), force_locale("en"):
         print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
         first = make_file(args.rows, 0)
-        baseline(first)
-        timed_round("create", first)
-        timed_round("unchanged", first)
-        timed_round("update", make_file(args.rows, 1))
+        base = baseline(first)
+        timed_round("create", first, base)
+        timed_round("unchanged", first, base)
+        timed_round("update", make_file(args.rows, 1), base)
         if args.keep:
             db.session.commit()
         else:
