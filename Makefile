@@ -55,11 +55,15 @@ test: install-test
 	@echo "== core tests again on SQLite, the embedded default =="
 	$(BIN)/pytest --db sqlite -m core -q -n $(PYTEST_JOBS) --dist loadfile
 
-# Benchmarks on a PostgreSQL server of their own; figures beside a baseline of the same run.
+# Every benchmark on a PostgreSQL server of its own, each figure beside a baseline of the same run, into one
+# report: bench/report.json and bench/report.md. BENCH_NOTE="..." adds a line to its header (e.g. a shared machine).
+BENCH_NOTE ?=
 bench: install-test
-	@command -v wrk >/dev/null || { $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get update -qq && \
-	  $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get install -y -qq wrk; }
-	$(BIN)/python scripts/bench.py
+	@need=""; command -v wrk >/dev/null || need="wrk"; command -v redis-server >/dev/null || need="$$need redis-server"; \
+	if [ -n "$$need" ]; then \
+	  $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" -ne 0 ] && echo sudo ) apt-get install -y -qq $$need; fi
+	BENCH_NOTE="$(BENCH_NOTE)" $(BIN)/python scripts/bench.py
 
 lint: install-test
 	$(BIN)/ruff check .
