@@ -97,4 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)
+
+    # 6. Behind a load balancer: outermost, so every layer sees the client's scheme and host.
+    security.trust_proxies(app)
     return app

@@ -56,11 +56,18 @@ def drop_or_refuse_control_characters() -> tuple[str, int] | None:
     return page, 400
 
 
-def init_app(app: Flask) -> None:
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address, scheme and host from KTT_PROXY_HOPS proxies' X-Forwarded-* headers.
+
+    Call it last, so that it wraps every other WSGI layer (the page cache keys pages by scheme and host).
+    """
     hops = int(app.config.get("KTT_PROXY_HOPS") or 0)
     if hops:
         # Only as many X-Forwarded-* entries as there are proxies of ours: a client can forge the rest.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def init_app(app: Flask) -> None:
     csp = content_security_policy(app.config)
     app.before_request(drop_or_refuse_control_characters)
 
