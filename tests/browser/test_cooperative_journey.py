@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.phone import assert_fits_phone
 from tests.support.factories import PASSWORD
 from tests.support.shopper import Shopper
 
@@ -152,6 +153,7 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     page.get_by_role("link", name="Đăng ký đơn vị mới").click()
     page.get_by_label("Tỉnh", exact=True).select_option(label="Vĩnh Long")
     page.get_by_role("button", name="Tiếp tục").click()
+    assert_fits_phone(page)
     page.get_by_label("Tên", exact=True).fill(UNIT)
     page.get_by_label("Mã số đăng ký").fill("5807000123")
     page.get_by_label("Loại", exact=True).select_option(label="Hợp tác xã (HTX)")
@@ -169,6 +171,7 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     desk.get_by_role("link", name="Hồ sơ", exact=True).click()
     desk.get_by_role("link", name=UNIT).click()
     expect(desk.get_by_role("main")).to_contain_text("Thạch Thị Dừa")
+    assert_fits_phone(desk)
     desk.get_by_role("button", name="Duyệt", exact=True).click()
     expect(desk.get_by_role("status")).to_contain_text(f"Đã duyệt: {UNIT} đã tham gia nền tảng.")
 
@@ -178,6 +181,7 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     page.get_by_role("link", name=UNIT, exact=True).click()
     page.get_by_role("link", name="Sản phẩm", exact=True).click()
     page.get_by_role("link", name="Thêm sản phẩm").click()
+    assert_fits_phone(page)
     page.get_by_label("Tên sản phẩm").fill(PRODUCT)
     page.get_by_label("Danh mục sản phẩm").select_option(label="Trái cây")
     page.get_by_label("Giá mỗi đơn vị tính (đồng)").fill("120.000")
@@ -193,6 +197,7 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     page.get_by_role("button", name="Tải lên").click()
     expect(page.get_by_role("status")).to_contain_text("Đã thêm ảnh.")
     assert image_loaded(page, "Trái dừa sáp")
+    assert_fits_phone(page)
 
     # What buyers see: the storefront, the product page and its photo.
     open_unit(page, UNIT)
@@ -201,12 +206,14 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     expect(page.get_by_role("heading", level=1)).to_have_text(PRODUCT)
     expect(page.get_by_role("main")).to_contain_text(re.compile(r"120\.000\s₫"))
     assert image_loaded(page, "Trái dừa sáp")
+    assert_fits_phone(page)
 
     # A buyer received her coconuts and reviewed them; the cooperative answers.
     delivered_review(PRODUCT, make_user(full_name="Nguyễn Thị Lan", email="lan@example.vn"), make_order)
     open_unit(page, UNIT)
     page.get_by_role("link", name="Đánh giá", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Đánh giá về {UNIT}")
+    assert_fits_phone(page)
     review = page.get_by_role("article").filter(has_text="Dừa sáp dẻo, béo, giao nhanh.")
     review.get_by_label("Phản hồi của hợp tác xã").fill("Cảm ơn chị Lan, hẹn gặp lại mùa sau!")
     review.get_by_role("button", name="Gửi phản hồi").click()
@@ -219,3 +226,4 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     answered = page.get_by_role("article").filter(has_text="Dừa sáp dẻo, béo, giao nhanh.")
     expect(answered).to_contain_text("Phản hồi của hợp tác xã")
     expect(answered).to_contain_text("Cảm ơn chị Lan, hẹn gặp lại mùa sau!")
+    assert_fits_phone(page)

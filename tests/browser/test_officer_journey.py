@@ -4,12 +4,13 @@ annual report, and opens a support program."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 
 import pytest
+from openpyxl import Workbook, load_workbook
 from playwright.sync_api import Page, expect
 
+from tests.browser.phone import assert_fits_phone
 from tests.support.factories import PASSWORD
 
 pytestmark = pytest.mark.postgres_only
@@ -37,6 +38,18 @@ def today(app) -> dt.date:
 
     with app.app_context():
         return local_today()
+
+
+@pytest.fixture
+def open_status(app) -> str:
+    """The words the programs list uses for an open program, in Vietnamese (their wording is the translators')."""
+    from flask_babel import force_locale
+
+    from ktt_market.programs.models import ProgramStatus
+    from ktt_market.programs.views import _labels
+
+    with app.test_request_context(), force_locale("vi"):
+        return str(_labels()["PROGRAM_STATUS_LABELS"][ProgramStatus.OPEN])
 
 
 @pytest.fixture
@@ -74,8 +87,6 @@ def pending_application(app, make_user):
 
 def registry_xlsx(folder, last_year: int) -> str:
     """Write the province's registry file as the import page asks for it (one unit founded last year)."""
-    from openpyxl import Workbook
-
     rows = [
         ["5807100001", IMPORTED[0], "HTX", "agriculture", "2019-03-01", "", "", "29242", "12", "250000000"],
         ["5807100002", IMPORTED[1], "THT", "non_agriculture", "2021-07-15", "", "", "29242", "8", ""],
@@ -108,7 +119,7 @@ def administration(page: Page, link: str) -> None:
 
 
 def test_officer_approves_imports_reports_and_opens_a_program(
-    page: Page, officer, pending_application, today, tmp_path
+    page: Page, officer, pending_application, today, open_status, tmp_path
 ):
     last_year = today.year - 1
     log_in(page, officer.email)
@@ -119,6 +130,7 @@ def test_officer_approves_imports_reports_and_opens_a_program(
     page.get_by_role("link", name=PENDING).click()
     expect(page.get_by_role("main")).to_contain_text("Võ Văn Thanh")
     expect(page.get_by_role("main")).to_contain_text("Xin tham gia sàn để bán thanh long.")
+    assert_fits_phone(page)
     page.get_by_role("button", name="Duyệt", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text(f"Đã duyệt: {PENDING} đã tham gia nền tảng.")
 
@@ -133,6 +145,7 @@ def test_officer_approves_imports_reports_and_opens_a_program(
     expect(changes.get_by_role("row")).to_have_count(4)  # the header and three new units
     expect(changes.get_by_role("row").filter(has_text="5807100003")).to_contain_text(IMPORTED[2])
     expect(page.get_by_role("heading", name="Lỗi")).to_have_count(0)
+    assert_fits_phone(page)
     page.get_by_role("button", name="Xác nhận nhập dữ liệu").click()
     expect(page.get_by_role("status")).to_contain_text("Đã nhập dữ liệu:")
 
@@ -148,6 +161,7 @@ def test_officer_approves_imports_reports_and_opens_a_program(
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Bảng điều khiển · Vĩnh Long"))
     summary = page.get_by_role("region", name="Tóm tắt")
     expect(summary.locator(".card").filter(has_text="Số đơn vị").get_by_role("link")).to_have_text("4")
+    assert_fits_phone(page)
 
     # Last year's report: on the page, and as a workbook to send on.
     administration(page, "Báo cáo hằng năm")
@@ -157,6 +171,7 @@ def test_officer_approves_imports_reports_and_opens_a_program(
     table = page.get_by_role("table", name="Đơn vị theo loại hình và lĩnh vực")
     expect(table).to_be_visible()
     expect(table.get_by_role("row")).not_to_have_count(0)
+    assert_fits_phone(page)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Tải xuống (XLSX)").click()
     download = download_info.value
@@ -164,11 +179,7 @@ def test_officer_approves_imports_reports_and_opens_a_program(
     report = tmp_path / download.suggested_filename
     download.save_as(report)
     assert report.stat().st_size > 0
-    from openpyxl import load_workbook
-
-    cells = [
-        str(v) for ws in load_workbook(io.BytesIO(report.read_bytes())).worksheets for row in ws.values for v in row
-    ]
+    cells = [str(v) for sheet in load_workbook(report).worksheets for row in sheet.values for v in row]
     assert any(f"{last_year}" in c and "Vĩnh Long" in c for c in cells)
 
     # A support program: filled in, saved as a draft, opened, and listed as open.
@@ -184,7 +195,9 @@ def test_officer_approves_imports_reports_and_opens_a_program(
     expect(page.get_by_role("status")).to_contain_text("Đã lưu chương trình dưới dạng bản nháp.")
     page.get_by_role("button", name="Mở chương trình và thông báo cho các hợp tác xã thuộc đối tượng").click()
     expect(page.get_by_role("status")).to_contain_text("Đã mở chương trình")
+    expect(page.get_by_role("button", name="Đóng chương trình")).to_be_visible()
+    assert_fits_phone(page)
     page.get_by_role("link", name="Tất cả chương trình").click()
     listed = page.get_by_role("row").filter(has_text="Tập huấn bán hàng trực tuyến")
-    expect(listed.get_by_role("cell").last).to_have_text("Mở")
+    expect(listed.get_by_role("cell").last).to_have_text(open_status)
     expect(listed).to_contain_text(re.compile(r"500\.000\.000\s₫"))
