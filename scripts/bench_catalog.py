@@ -78,7 +78,7 @@ QUERIES = [
     "bưởi da xanh hữu cơ túi 1kg", "chiếu cói", "hợp tác xã cầu đất", "hữu cơ", "dầu dừa nguyên chất",
     "tra shan tuyet", "sau rieng",
 ]  # fmt: skip
-WRK_ARGS = ["-t2", "-c32", "-d10s", "--latency"]
+WRK_ARGS = ["-t2", "-c32", "-d10s", "--timeout", "10s", "--latency"]
 
 
 def load(n_products: int, n_units: int) -> None:
