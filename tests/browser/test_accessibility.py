@@ -8,11 +8,15 @@ the CSP, which the security suite checks separately.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.market import Market, market_fixture, node_tool  # noqa: F401 (the market fixture)
+from tests.support.factories import PASSWORD
+from tests.support.shopper import Shopper
 
 pytestmark = pytest.mark.postgres_only
 
@@ -60,3 +64,29 @@ def test_main_pages_have_no_serious_violation(browser, live_server, market: Mark
         context.close()
     print("\n".join(["", "axe-core on the main pages:", *checked]))
     assert not failures, "\n".join(failures)
+
+
+def test_a_table_wider_than_a_phone_takes_the_keyboard_focus(browser, live_server, make_user):
+    officer = make_user("officer", email="officer@vinhlong.gov.vn")
+    session = Shopper(live_server.url).login(officer.email, PASSWORD)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844}, locale="vi-VN")
+    context.add_cookies([{"name": c.name, "value": c.value, "url": live_server.url} for c in session.http.cookies])
+    page = context.new_page()
+    page.goto("/reports/annual")
+
+    # On a phone the report's tables scroll sideways: each is a named region the Tab key reaches.
+    regions = page.locator(".table-scroll[role=region][tabindex='0']")
+    expect(regions.first).to_be_visible()
+    expect(regions.first).to_have_attribute("aria-label", re.compile(r"\S"))
+    for _ in range(80):  # through the menu and the report's form to the first table
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('table-scroll')"):
+            break
+    expect(page.locator(".table-scroll:focus")).to_have_count(1)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.activeElement.scrollLeft > 0", timeout=5_000)  # the scroll may be smooth
+
+    # On a wide screen they fit, and stay out of the way of the Tab key.
+    page.set_viewport_size({"width": 1600, "height": 900})
+    expect(page.locator(".table-scroll[tabindex]")).to_have_count(0)
+    context.close()
