@@ -25,7 +25,7 @@ def test_every_main_page_weighs_at_most_100_kb(browser, live_server, market: Mar
         context.add_cookies(market.cookies(who))
         page = context.new_page()
         finished = []
-        page.on("requestfinished", lambda request: finished.append(request))
+        page.on("requestfinished", lambda request, into=finished: into.append(request))
         response = page.goto(path, wait_until="load")
         assert response.status == 200, f"{name} ({path}): {response.status}"
         page.wait_for_load_state("networkidle")
