@@ -344,6 +344,7 @@ def plan_sheet(
                 {
                     "registration_code": code,
                     **{f: values[f] for f in FIELDS},
+                    "name_folded": fold(values["name"]),
                     "platform_status": PlatformStatus.NOT_JOINED,
                     "created_at": now,
                     "updated_at": now,
@@ -358,7 +359,14 @@ def plan_sheet(
             plan.unchanged += 1
             continue
         plan.rows.append(RowPlan(number, code, "update", changes))
-        plan._updates.append({"id": stored["id"], **{f: values[f] for f in FIELDS}, "updated_at": now})
+        plan._updates.append(
+            {
+                "id": stored["id"],
+                **{f: values[f] for f in FIELDS},
+                "name_folded": fold(values["name"]),
+                "updated_at": now,
+            }
+        )
     plan.errors.sort(key=lambda e: e.row)
     return plan
 

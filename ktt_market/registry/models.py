@@ -6,10 +6,11 @@ import datetime as dt
 import enum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..core.enums import enum_column
 from ..core.models import TimestampMixin, UTCDateTime, utcnow
+from ..core.text import fold
 from ..extensions import db
 
 
@@ -62,6 +63,9 @@ class Unit(TimestampMixin, db.Model):
     kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, "unit_kind"), index=True)
     registration_code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(255))
+    # The name lower-cased without diacritics (core.text.fold), so "nuoi tom" finds "Nuôi tôm". Set with the
+    # name on ORM objects; bulk statements (registry import) write it themselves.
+    name_folded: Mapped[str] = mapped_column(String(255), default="", server_default="")
     sector: Mapped[Sector] = mapped_column(enum_column(Sector, "unit_sector"))
     trade: Mapped[str | None] = mapped_column(String(120))
     founded_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -86,6 +90,11 @@ class Unit(TimestampMixin, db.Model):
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     staff: Mapped[list[UnitStaff]] = relationship(back_populates="unit", cascade="all, delete-orphan")
+
+    @validates("name")
+    def _fold_name(self, _key: str, name: str) -> str:
+        self.name_folded = fold(name or "")
+        return name
 
     def exists_on(self, day: dt.date) -> bool:
         """Whether the unit exists on `day`: founded by then and not yet dissolved."""

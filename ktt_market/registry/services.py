@@ -19,7 +19,7 @@ from ..core import places
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import local_today
 from ..core.models import utcnow
-from ..core.text import nfc
+from ..core.text import fold, nfc
 from ..core.validators import normalize_vn_phone
 from ..extensions import db
 from ..notifications import events as notification_events
@@ -555,6 +555,11 @@ def state_condition(state: OperatingState, today: dt.date):
     return ~founded
 
 
+def _like_pattern(text: str) -> str:
+    """Return a LIKE pattern matching `text` anywhere, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def unit_search(
     *,
     province_code: int | None,
@@ -582,8 +587,9 @@ def unit_search(
         query = query.where(state_condition(state, today or local_today()))
     text = nfc(text)
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # With or without diacritics: "nuoi tom" and "Nuôi Tôm" both find "HTX Nuôi tôm".
+        name, code = (_like_pattern(fold(text)), _like_pattern(text))
         query = query.where(
-            or_(Unit.name.ilike(pattern, escape="\\"), Unit.registration_code.ilike(pattern, escape="\\"))
+            or_(Unit.name_folded.like(name, escape="\\"), Unit.registration_code.ilike(code, escape="\\"))
         )
     return query.order_by(Unit.name, Unit.id)

@@ -128,6 +128,26 @@ def test_list_filters_and_pages(client, login, officer, make_unit):
     assert "56 units found" in by_ward
     stopped = page(client.get("/registry/?state=stopped"))
     assert "0 units found" in stopped
+
+
+def test_search_finds_a_unit_with_or_without_diacritics(client, login, officer, make_unit):
+    unit = make_unit(name="HTX Nuôi tôm Đông Hải", registration_code="NT-1")
+    make_unit(name="HTX Nuôi cá", registration_code="NC-1")
+    login(client, officer)
+    for query in ("nuoi tom", "Nuôi Tôm", "dong hai", "ĐÔNG HẢI", "nt-1"):
+        found = page(client.get("/registry/", query_string={"q": query}))
+        assert "HTX Nuôi tôm Đông Hải" in found and "HTX Nuôi cá" not in found, query
+    renamed = page(client.get("/registry/?q=nuoi ca"))
+    assert "HTX Nuôi cá" in renamed
+    from ktt_market.extensions import db
+    from ktt_market.registry.models import Unit
+
+    with client.application.app_context():
+        db.session.get(Unit, unit.id).name = "HTX Thủy sản Long Phú"
+        db.session.commit()
+    assert "HTX Thủy sản Long Phú" in page(client.get("/registry/?q=thuy san"))
+    assert "0 units found" in page(client.get("/registry/?q=tom dong"))  # the old name is forgotten
+    assert "0 units found" in page(client.get("/registry/", query_string={"q": "%"}))  # a wildcard is literal
     # Nonsense filters are ignored rather than failing.
     assert client.get("/registry/?kind=NOPE&ward=abc&page=x").status_code == 200
 
