@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from ..extensions import db
+from ..extensions import db, login_manager
 from .pagecache import anonymous_page_cache
 
 bp = Blueprint("core", __name__)
@@ -48,7 +49,23 @@ def _error_page(status: int, title: str, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _drop_session() -> None:
+    """End the request's session; when its connection died with the server, throw it away unrolled."""
+    try:
+        db.session.remove()
+    except DBAPIError:
+        # Rolling back over a dead connection fails again: invalidate it, the pool opens a new one.
+        db.session.invalidate()
+        db.session.remove()
+
+
 def register_error_handlers(app) -> None:
+    @app.teardown_appcontext
+    def _end_session(exc):
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier, run later), whose rollback
+        # would raise over a connection the database closed, turning a finished page into a bare 500.
+        _drop_session()
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return _error_page(
@@ -78,6 +95,21 @@ def register_error_handlers(app) -> None:
         return _error_page(
             429, _("Too many attempts"), _("Too many attempts in a short time. Please wait a minute and try again.")
         )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(exc):
+        # The database is away (restarting, unreachable): the pool reconnects by itself once it is back.
+        # The usual page would ask it for the user and the cart again, so this one is drawn without it.
+        _drop_session()
+        current_app.logger.warning("database unavailable: %s", type(exc.orig or exc).__name__)
+        g._login_user = login_manager.anonymous_user()
+        page = render_template(
+            "errors/unavailable.html",
+            title=_("Temporarily unavailable"),
+            message=_("The site cannot reach its data for a moment. Nothing was changed: please try again shortly."),
+        )
+        return page, 503, {"Retry-After": "5"}
 
     @app.errorhandler(500)
     def server_error(exc):
