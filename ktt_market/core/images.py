@@ -8,6 +8,7 @@ upright by its EXIF orientation, so no EXIF, GPS position or other metadata surv
 
 from __future__ import annotations
 
+import errno
 import uuid
 from dataclasses import dataclass
 from io import BytesIO
@@ -28,6 +29,14 @@ THUMB_SIDE = 400
 
 class ImageRejected(ServiceError):
     """The upload is not an image we accept; `message` says why, for the person who sent it."""
+
+
+class StorageFull(ServiceError):
+    """The photo is fine but the store has no room for it now; nothing was kept."""
+
+
+# A full disk or an exhausted quota: the person can do nothing but try later, and must be told so.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -152,10 +161,18 @@ def store_image(data: bytes, *, storage: Storage | None = None, max_bytes: int |
     storage = storage or get_storage()
     key = new_key(processed.full.extension)
     thumb_key = new_key(processed.thumb.extension)
-    storage.save(key, processed.full.data, processed.full.content_type)
     try:
-        storage.save(thumb_key, processed.thumb.data, processed.thumb.content_type)
-    except BaseException:
-        storage.delete(key)
-        raise
+        storage.save(key, processed.full.data, processed.full.content_type)
+        try:
+            storage.save(thumb_key, processed.thumb.data, processed.thumb.content_type)
+        except BaseException:
+            storage.delete(key)
+            raise
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        raise StorageFull(
+            _("The server has no room for photos right now, so this one was not saved. Please try again later."),
+            "file",
+        ) from exc
     return StoredImage(key=key, thumb_key=thumb_key, width=processed.full.width, height=processed.full.height)

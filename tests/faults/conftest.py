@@ -1,7 +1,7 @@
 """Fault suite: real processes (gunicorn, a Celery worker with beat, Redis, PostgreSQL, an SMTP server).
 
 The parts are the integration suite's (its settings, and the Web, Worker, RedisServer and Mailbox
-of tests/support), started once for the module rather than once per test: each start costs seconds
+of tests/support), started once for the package rather than once per test: each start costs seconds
 on a busy machine, and every scenario leaves the stack whole again, which is what it proves. This
 file adds a PostgreSQL that can be stopped and started again on its port and data, a market of two
 cooperatives and many buyers, and the tally each scenario prints in the terminal summary.
@@ -67,21 +67,21 @@ class PostgresControl:
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def mailbox():
     box = Mailbox().start()
     yield box
     box.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack(database_url, redis_server, mailbox, tmp_path_factory):
     """Gunicorn and a Celery worker with beat on the test database, Redis and the SMTP server."""
     base = tmp_path_factory.mktemp("stack")
