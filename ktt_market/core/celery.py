@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from flask import Flask
 from kombu.transport.sqlalchemy import Transport as SQLATransport
 
@@ -42,6 +42,25 @@ class EmbeddedTransport(SQLATransport):
     polling_interval = 0.1
 
 
+@signals.worker_process_init.connect
+@signals.beat_init.connect
+def forget_inherited_connections(sender=None, **_kwargs) -> None:
+    """Drop, without closing, the database connections a forked pool child or embedded beat inherited.
+
+    The worker's parent process holds pooled connections (its heartbeat thread); a child that used them would
+    share the parent's sockets (SQLAlchemy's advice for os.fork: dispose with close=False).
+    """
+    from celery import current_app as current_celery
+
+    from ..extensions import db
+
+    app = getattr(current_celery, "flask_app", None)
+    if app is not None:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app for `app`; tasks run inside an application context."""
 
@@ -65,4 +84,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(settings)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+
+    celery_app.flask_app = app
     return celery_app

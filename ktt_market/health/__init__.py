@@ -17,3 +17,6 @@ def init_app(app: Flask) -> None:
         every = float(app.config.get("HEARTBEAT_SECONDS", 30))
         schedule.setdefault("health-heartbeat", {"task": "health.heartbeat", "schedule": every})
         celery.conf.beat_schedule = schedule
+        from .worker import heartbeat_step
+
+        celery.steps["worker"].add(heartbeat_step(app))

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..core.models import utcnow
 from ..extensions import db
@@ -45,6 +45,19 @@ class Health:
     @property
     def ok(self) -> bool:
         return self.queue_length is not None and self.worker_alive
+
+
+def record_heartbeat(hostname: str) -> None:
+    """Record a sign of life of worker `hostname` now; the caller commits."""
+    now = utcnow()
+    updated = db.session.execute(
+        update(WorkerHeartbeat)
+        .where(WorkerHeartbeat.hostname == hostname)
+        .values(seen_at=now, beats=WorkerHeartbeat.beats + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not updated:
+        db.session.add(WorkerHeartbeat(hostname=hostname, seen_at=now, started_at=now, beats=1))
 
 
 def heartbeat_window() -> dt.timedelta:

@@ -1,27 +1,21 @@
-"""The heartbeat: a periodic task whose row tells admins that beat, broker and a worker all work."""
+"""The heartbeat task: beat schedules it, some worker runs it, so its rows show the whole chain works.
+
+Each worker also beats on its own (health.worker.HeartbeatStep): with several workers, the task lands on
+whichever is free, and a healthy worker must not look silent because others took the task.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
-from sqlalchemy import update
 
-from ..core.models import utcnow
 from ..extensions import db
-from .models import WorkerHeartbeat
+from .services import record_heartbeat
 
 
 @shared_task(name="health.heartbeat", bind=True)
 def heartbeat(self) -> str:
-    """Record that this worker ran a task just now."""
+    """Record that this worker ran a task just now (beat, the broker and a worker all work)."""
     hostname = self.request.hostname or "local"
-    now = utcnow()
-    updated = db.session.execute(
-        update(WorkerHeartbeat)
-        .where(WorkerHeartbeat.hostname == hostname)
-        .values(seen_at=now, beats=WorkerHeartbeat.beats + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not updated:
-        db.session.add(WorkerHeartbeat(hostname=hostname, seen_at=now, started_at=now, beats=1))
+    record_heartbeat(hostname)
     db.session.commit()
     return hostname

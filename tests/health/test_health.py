@@ -100,3 +100,29 @@ def test_broker_down_is_reported_not_raised(app, client, make_user, login):
 def test_only_admins_see_the_page(client, make_user, login, role):
     login(client, make_user(role))
     assert client.get("/admin/health/").status_code == 403
+
+
+def test_each_worker_beats_on_its_own_thread_until_it_stops(app):
+    """Every worker records itself, whichever of them the periodic task lands on."""
+    import time
+    from types import SimpleNamespace
+
+    from ktt_market.health.worker import heartbeat_step
+
+    app.config["HEARTBEAT_SECONDS"] = 0.05
+    try:
+        steps = [heartbeat_step(app)(SimpleNamespace()) for _ in range(2)]
+        for n, step in enumerate(steps):
+            step.start(SimpleNamespace(hostname=f"worker-{n}@host"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and min(_beats(app).values(), default=0) < 3:
+            time.sleep(0.05)
+        for step in steps:
+            step.stop(None)
+    finally:
+        app.config["HEARTBEAT_SECONDS"] = 30
+    beats = _beats(app)
+    assert set(beats) == {"worker-0@host", "worker-1@host"} and min(beats.values()) >= 3
+    assert not any(step.thread.is_alive() for step in steps)
+    time.sleep(0.2)
+    assert _beats(app) == beats  # stopped: no more beats
