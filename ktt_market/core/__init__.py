@@ -4,12 +4,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import pagecache
+    from . import assets, pagecache
     from .models import install_text_normalisation
     from .views import bp, register_error_handlers
 
     install_text_normalisation()
     pagecache.install(app)
+    assets.init_app(app)
 
     app.register_blueprint(bp)
     register_error_handlers(app)

@@ -95,3 +95,19 @@ def test_health_check(client):
 
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_static_files_are_addressed_by_content_and_cached_for_a_year(client):
+    import hashlib
+    import re
+    from pathlib import Path
+
+    html = client.get("/").get_data(as_text=True)
+    css = re.search(r'href="(/static/app\.css\?v=([0-9a-f]{12}))"', html)
+    assert css, "the stylesheet's address carries its content hash"
+    digest = hashlib.sha256((Path(client.application.static_folder) / "app.css").read_bytes()).hexdigest()
+    assert css.group(2) == digest[:12]
+    with client.get(css.group(1)) as current:
+        assert current.status_code == 200 and current.cache_control.max_age == 365 * 24 * 3600
+    with client.get("/static/app.css?v=000000000000") as stale:  # an old page's address: served, not kept
+        assert stale.status_code == 200 and stale.cache_control.max_age != 365 * 24 * 3600
