@@ -100,6 +100,24 @@ def ratio(row: dict) -> float | None:
     return row["value"] / row["baseline_value"]
 
 
+def table(rows: list[dict]) -> list[str]:
+    """Return the lines of the Markdown table of `rows`."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|---:|---|---|---:|---:|"]
+    for row in rows:
+        r = ratio(row)
+        cells = [
+            row["benchmark"],
+            row["figure"],
+            _fmt(row["value"]),
+            row["unit"],
+            row["baseline"] or "–",
+            _fmt(row["baseline_value"]),
+            "–" if r is None else f"{r:.2f}",
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
 def markdown(report: dict) -> str:
     """Render the report as Markdown: the header, one table of every row, and the notes by benchmark."""
     h = report["header"]
@@ -124,21 +142,8 @@ def markdown(report: dict) -> str:
         "Ratio is value / baseline value, the baseline measured in the same run: above 1 is more requests or",
         "more time than the baseline, so for times lower is better and for rates higher is better.",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|---|---|---:|---|---|---:|---:|",
+        *table(report["rows"]),
     ]
-    for row in report["rows"]:
-        r = ratio(row)
-        cells = [
-            row["benchmark"],
-            row["figure"],
-            _fmt(row["value"]),
-            row["unit"],
-            row["baseline"] or "–",
-            _fmt(row["baseline_value"]),
-            "–" if r is None else f"{r:.2f}",
-        ]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     # A note shared by several rows of a benchmark is said once; a note of one row names its figure.
     said: dict[tuple[str, str], list[str]] = {}
     for row in report["rows"]:
