@@ -107,7 +107,7 @@ def register_error_handlers(app) -> None:
         page = render_template(
             "errors/unavailable.html",
             title=_("Temporarily unavailable"),
-            message=_("The site cannot reach its data for a moment. Nothing was changed: please try again shortly."),
+            message=_("The site cannot reach its data for a moment. Please try again in a few seconds."),
         )
         return page, 503, {"Retry-After": "5"}
 

@@ -72,7 +72,7 @@ def error_texts(app) -> list[str]:
 
     with app.test_request_context(), force_locale("vi"):
         return [
-            _("The site cannot reach its data for a moment. Nothing was changed: please try again shortly."),
+            _("The site cannot reach its data for a moment. Please try again in a few seconds."),
             _("Our mistake, not yours. Please try again shortly."),
         ]
 
