@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 
 from ..accounts.models import User
 from ..audit import services as audit
@@ -517,6 +517,13 @@ def applications_of_unit(unit: Unit) -> list[UnitApplication]:
             .order_by(UnitApplication.created_at.desc(), UnitApplication.id.desc())
         )
     )
+
+
+def has_units_or_applications(user: User) -> bool:
+    """Whether `user` works for a unit on the platform or has applied to (one query)."""
+    staff = exists().where(UnitStaff.user_id == user.id)
+    applied = exists().where(UnitApplication.applicant_id == user.id)
+    return bool(db.session.scalar(select(or_(staff, applied))))
 
 
 def applications_by(user: User) -> list[UnitApplication]:

@@ -74,7 +74,13 @@ def _labels() -> dict:
         },
         "province_name": places.province_name,
         "ward_name": places.ward_name,
+        "has_units": _has_units,
     }
+
+
+def _has_units() -> bool:
+    """Whether the user works for a unit or asked to (asked only when a page shows the menu)."""
+    return current_user.is_authenticated and services.has_units_or_applications(current_user)
 
 
 def _enum_arg(enum_cls, value: str | None):

@@ -148,8 +148,9 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     page.get_by_role("main").get_by_role("button", name="Tạo tài khoản").click()
     expect(page.get_by_role("status")).to_contain_text("Chào mừng Thạch Thị Dừa đến với KTT Market!")
 
-    # The cooperative, registered for the province's approval: first the province, then its wards.
-    menu.get_by_role("link", name="HTX của tôi").click()
+    # The cooperative, registered for the province's approval: first the province, then its wards. A buyer with no
+    # unit yet finds the way in under "Sell on KTT Market".
+    menu.get_by_role("link", name="Bán hàng trên KTT Market").click()
     page.get_by_role("link", name="Đăng ký đơn vị mới").click()
     page.get_by_label("Tỉnh", exact=True).select_option(label="Vĩnh Long")
     page.get_by_role("button", name="Tiếp tục").click()
