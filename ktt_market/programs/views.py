@@ -6,6 +6,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -47,7 +48,8 @@ def _labels() -> dict:
         "UNIT_SECTOR_LABELS": SECTOR_LABELS,
         "PROGRAM_STATUS_LABELS": {
             ProgramStatus.DRAFT: _("Draft"),
-            ProgramStatus.OPEN: _("Open"),
+            # "Open" is also a button elsewhere; as a program's state it reads "open for applications".
+            ProgramStatus.OPEN: pgettext("program status", "Open"),
             ProgramStatus.CLOSED: _("Closed"),
         },
         "PROGRAM_APPLICATION_LABELS": {
