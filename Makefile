@@ -71,7 +71,7 @@ lint: install-test
 
 # Refresh the message catalogues after adding strings.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o ktt_market/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs '.* node_modules' -o ktt_market/translations/messages.pot .
 	$(BIN)/pybabel update -i ktt_market/translations/messages.pot -d ktt_market/translations --no-fuzzy-matching
 
 clean:
