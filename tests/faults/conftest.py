@@ -36,8 +36,9 @@ def pytest_terminal_summary(terminalreporter):
 class PostgresControl:
     """Stop and start again the session's PostgreSQL server: same port, same data, same options."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, on_start=None):
         self.data = data_dir
+        self.on_start = on_start
         # What the running server was started with: `postgres -D DIR -p PORT -k ...`.
         argv = shlex.split((data_dir / "postmaster.opts").read_text())
         opts, skip = [], False
@@ -65,6 +66,8 @@ class PostgresControl:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        if self.on_start:
+            self.on_start()
 
 
 @pytest.fixture(scope="package")
@@ -128,7 +131,13 @@ def postgres(app, db_backend):
     with app.app_context():
         data_dir = Path(db.session.scalar(text("SHOW data_directory")))
         db.session.remove()
-    control = PostgresControl(data_dir)
+
+    def forget_connections() -> None:
+        # This process's own pool held connections the restart cut: the test reads with fresh ones.
+        with app.app_context():
+            db.engine.dispose()
+
+    control = PostgresControl(data_dir, forget_connections)
     yield control
     # Whatever the test did, the rest of the session needs its server.
     done = subprocess.run(
