@@ -231,3 +231,10 @@ def test_a_purchase_across_two_web_processes_brings_each_cooperative_one_email(
     assert len({m.message_id for m in mailbox.received}) == len(mailbox.received) == 3
     elapsed = time.monotonic() - stack["started"]
     print(f"procfile stack: {stack['phases']}, release to last e-mail {elapsed:.1f}s")
+
+    # Each worker node reports on its own: the admin sees both alive, on either web process.
+    admin = make_user("admin", email="admin@ktt.vn")
+    health = Shopper(web2).login(admin.email, PASSWORD).get("/admin/health/").text
+    rows = re.findall(r"<tr>\s*<td>(w[12]@[^<]+)</td>.*?</tr>", health, flags=re.S)
+    assert sorted(name[:3] for name in rows) == ["w1@", "w2@"], health[:3000]
+    assert health.count('class="badge ok"') >= 2
