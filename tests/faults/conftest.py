@@ -22,15 +22,13 @@ from tests.support.mailbox import Mailbox
 from tests.support.processes import Web, Worker, app_env
 from tests.support.services import RedisServer, _as_postgres, _pg_bin
 
-from .tally import TALLIES
+from . import summary
 
 
-def pytest_terminal_summary(terminalreporter):
-    """Print one line per fault scenario that ran, even without -s."""
-    if TALLIES:
-        terminalreporter.section("fault tallies")
-        for line in TALLIES:
-            terminalreporter.write_line(line)
+def pytest_configure(config):
+    # Print the tallies (once, even when `-p tests.faults.summary` registered the plugin already).
+    if not config.pluginmanager.is_registered(summary):
+        config.pluginmanager.register(summary, "fault-tallies")
 
 
 class PostgresControl:

@@ -28,7 +28,8 @@ from sqlalchemy import select
 
 from tests.support.shopper import PROVINCE, WARD, Shopper, hidden
 
-TALLIES: list[str] = []
+from .summary import KEY
+
 ORDER_PAGE = re.compile(r"/orders/(KTT-[A-Z0-9-]+)$")
 
 
@@ -57,12 +58,13 @@ class Tally:
             f"failed cleanly {self.failed_cleanly}, lost {self.lost}"
         )
 
-    def record(self) -> None:
-        TALLIES.append(self.line())
+    def record(self, node) -> None:
+        """Hand the tally to the terminal summary (tests/faults/summary.py), through the test's report."""
+        lines = [self.line()]
         if self.repeats:
-            TALLIES.append(f"  ({self.repeats} e-mail repeat(s) with the same Message-ID, dropped by the receiver)")
-        for problem in self.problems:
-            TALLIES.append(f"  lost: {problem}")
+            lines.append(f"  ({self.repeats} e-mail repeat(s) with the same Message-ID, dropped by the receiver)")
+        lines += [f"  lost: {problem}" for problem in self.problems]
+        node.user_properties += [(KEY, line) for line in lines]
 
 
 def error_texts(app) -> list[str]:

@@ -18,14 +18,14 @@ pytestmark = pytest.mark.postgres_only
 BUYERS = 20
 
 
-def _check(tally) -> None:
-    tally.record()
+def _check(tally, request) -> None:
+    tally.record(request.node)
     assert tally.lost == 0, "\n".join(tally.problems)
     assert tally.succeeded + tally.failed_cleanly == tally.sent
     assert tally.succeeded > 0
 
 
-def test_worker_killed_during_checkouts(app, market, web, worker, mailbox):
+def test_worker_killed_during_checkouts(app, market, web, worker, mailbox, request):
     shoppers = prepare(web.url, market["buyers"][:BUYERS], market["password"])
 
     def fault() -> None:
@@ -36,12 +36,12 @@ def test_worker_killed_during_checkouts(app, market, web, worker, mailbox):
 
     attempts = run_stream(shoppers, error_texts(app), fault)
     tally = settle(app, "worker killed", attempts, market, mailbox)
-    _check(tally)
+    _check(tally, request)
     # The worker's death is invisible to buyers: every checkout went through.
     assert tally.succeeded == tally.sent
 
 
-def test_redis_restarted_during_checkouts(app, market, web, worker, mailbox, redis_server):
+def test_redis_restarted_during_checkouts(app, market, web, worker, mailbox, redis_server, request):
     shoppers = prepare(web.url, market["buyers"][:BUYERS], market["password"])
 
     def fault() -> None:
@@ -52,11 +52,11 @@ def test_redis_restarted_during_checkouts(app, market, web, worker, mailbox, red
 
     attempts = run_stream(shoppers, error_texts(app), fault)
     tally = settle(app, "redis restarted", attempts, market, mailbox)
-    _check(tally)
+    _check(tally, request)
     assert tally.succeeded == tally.sent  # no page waits for Redis
 
 
-def test_postgres_restarted_during_checkouts(app, market, web, worker, mailbox, postgres):
+def test_postgres_restarted_during_checkouts(app, market, web, worker, mailbox, postgres, request):
     shoppers = prepare(web.url, market["buyers"][:BUYERS], market["password"])
 
     def fault() -> None:
@@ -67,7 +67,7 @@ def test_postgres_restarted_during_checkouts(app, market, web, worker, mailbox, 
 
     attempts = run_stream(shoppers, error_texts(app), fault)
     tally = settle(app, "postgres restarted", attempts, market, mailbox)
-    _check(tally)
+    _check(tally, request)
     assert tally.failed_cleanly > 0, "the restart fell between checkouts: no checkout met it"
 
     # The app reconnected by itself: the next buyer logs in, fills a cart and checks out as usual.

@@ -66,7 +66,7 @@ def files_in(folder: Path) -> list[str]:
 
 
 def test_photo_upload_on_a_full_disk_is_refused_cleanly_and_works_once_space_frees(
-    app, stack, make_unit, make_staff, make_product, small_disk
+    app, stack, make_unit, make_staff, make_product, small_disk, request
 ):
     from flask_babel import force_locale
     from flask_babel import gettext as _
@@ -132,5 +132,5 @@ def test_photo_upload_on_a_full_disk_is_refused_cleanly_and_works_once_space_fre
         tally.succeeded += 1
     finally:
         web.stop()
-        tally.record()
+        tally.record(request.node)
     assert tally.lost == 0
