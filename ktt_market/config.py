@@ -108,10 +108,9 @@ def load_config(instance_path: Path) -> dict:
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # A ping before each use (KTT_DB_PRE_PING, on by default) finds connections a restarted server
-        # dropped, so the next request after a restart works; it costs a round trip each time a request takes a
-        # connection from the pool, which
-        # KTT_DB_PRE_PING=0 saves where the database never restarts under the app. Idle connections are
-        # renewed before a firewall or the server would time them out.
+        # dropped, so the first request after a restart works. It costs a round trip each time a request
+        # takes a connection from the pool; KTT_DB_PRE_PING=0 saves it where the database never restarts
+        # under the app. Idle connections are renewed before a firewall or the server would drop them.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool("KTT_DB_PRE_PING", True), "pool_recycle": 1800},
         "REDIS_URL": redis_url,
         # Sessions: HttpOnly and Lax always, Secure once served over HTTPS.
