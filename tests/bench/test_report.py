@@ -14,8 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import bench  # noqa: E402
 import benchlib  # noqa: E402
+
+import bench  # noqa: E402
 
 pytestmark = pytest.mark.core
 
