@@ -265,6 +265,7 @@ def store(unit_id: int):
 
 
 @bp.get("/p/<int:product_id>")
+@anonymous_page_cache  # stock shown may be seconds old; the cart and checkout count the real stock
 def product(product_id: int):
     found = search.sellable_product(product_id)
     if found is None:

@@ -122,3 +122,17 @@ def test_switched_off_by_configuration(app, unit, make_product):
         assert queries
     finally:
         app.config["KTT_PAGE_CACHE_SECONDS"] = 5.0
+
+
+def test_a_product_page_is_kept_too_and_its_add_to_cart_works_with_the_visitors_token(app, unit, make_product):
+    product = make_product(unit, name="Bưởi da xanh", stock=9)
+    app.test_client().get(f"/p/{product.id}")
+    buyer = app.test_client()
+    with counted_queries(app) as queries:
+        page = buyer.get(f"/p/{product.id}")
+    assert page.status_code == 200 and "Bưởi da xanh" in page.get_data(as_text=True)
+    assert queries == []  # served from the copy
+    token = _TOKEN.search(page.get_data(as_text=True)).group(1)
+    added = buyer.post("/cart/add", data={"product_id": product.id, "quantity": 1, "csrf_token": token})
+    assert added.status_code == 302
+    assert "Bưởi da xanh" in buyer.get("/cart").get_data(as_text=True)
