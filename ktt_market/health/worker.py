@@ -1,4 +1,9 @@
-"""Each Celery worker's own heartbeat, from a thread the worker starts and stops with itself."""
+"""Each Celery worker's own heartbeat, from a thread the worker starts and stops with itself.
+
+The thread writes through an engine of its own without a pool (one short connection a beat), never through
+the app's engine: the worker's parent process forks its pool children at any time, and a child must not
+inherit a pool, or a lock, that this thread was using at that moment.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ import threading
 
 from celery import bootsteps
 from flask import Flask
+from sqlalchemy import create_engine, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
 
-from ..extensions import db
-from .services import record_heartbeat
+from ..core.models import utcnow
+from .models import WorkerHeartbeat
 
 log = logging.getLogger(__name__)
+beats = WorkerHeartbeat.__table__
 
 
 def heartbeat_step(app: Flask) -> type[bootsteps.StartStopStep]:
@@ -38,16 +47,31 @@ def heartbeat_step(app: Flask) -> type[bootsteps.StartStopStep]:
                 self.thread.join(timeout=5)
 
         def _run(self, hostname: str, every: float) -> None:
-            while not self.stopping.is_set():
-                with app.app_context():
+            engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+            try:
+                while not self.stopping.is_set():
                     try:
-                        record_heartbeat(hostname)
-                        db.session.commit()
+                        record(engine, hostname)
                     except Exception as exc:  # the database may be away for a while: try again next time
-                        db.session.rollback()
                         log.warning("heartbeat of %s not recorded: %s", hostname, type(exc).__name__)
-                    finally:
-                        db.session.remove()
-                self.stopping.wait(every)
+                    self.stopping.wait(every)
+            finally:
+                engine.dispose()
 
     return HeartbeatStep
+
+
+def record(engine, hostname: str) -> None:
+    """Record a sign of life of worker `hostname` now, in a transaction of its own."""
+    now = utcnow()
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(beats).where(beats.c.hostname == hostname).values(seen_at=now, beats=beats.c.beats + 1)
+        ).rowcount
+        if changed:
+            return
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(beats).values(hostname=hostname, seen_at=now, started_at=now, beats=1))
+    except IntegrityError:  # the periodic task recorded this node in between: next beat updates it
+        pass
