@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -35,12 +36,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # 2. Extensions.
     from .core import i18n, security
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import csrf, db, limiter, login_manager
 
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True
-    )
+    _init_migrations(app, db)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -101,3 +100,26 @@ def create_app(test_config: dict | None = None) -> Flask:
     # 6. Behind a load balancer: outermost, so every layer sees the client's scheme and host.
     security.trust_proxies(app)
     return app
+
+
+def _init_migrations(app: Flask, db) -> None:
+    """Set up Flask-Migrate (and its `flask db` commands) where migrations are run: the `flask` command line
+    and the tests.
+
+    Gunicorn and Celery processes are spared Alembic and its template and highlighting libraries, about
+    40 MB of memory in every web and worker process.
+    """
+    if not (_in_flask_command() or "flask_migrate" in sys.modules):
+        return
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True)
+
+
+def _in_flask_command() -> bool:
+    """Whether the app is being built by the `flask` command (not by gunicorn, Celery or a script)."""
+    import click
+    from flask.cli import FlaskGroup
+
+    context = click.get_current_context(silent=True)
+    return context is not None and isinstance(context.find_root().command, FlaskGroup)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 
-import segno
 from flask import Blueprint, Flask, Response, abort, render_template, url_for
 
 from ..core import places
@@ -28,6 +27,8 @@ def trace_url(token: str) -> str:
 
 def qr_svg(url: str) -> bytes:
     """Return a QR code of `url` as a standalone SVG document."""
+    import segno  # only where a QR code is drawn
+
     code = segno.make(url, error="m")
     out = io.BytesIO()
     code.save(out, kind="svg", scale=8, border=4, xmldecl=True, svgns=True, title=url)

@@ -9,9 +9,6 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from .text import nfc
 
 
@@ -63,6 +60,10 @@ def _from_rows(raw: Iterable[Iterable]) -> Sheet:
 def read_sheet(data: bytes) -> Sheet:
     """Read CSV or XLSX from its bytes, told apart by content, not by file name."""
     if data[:4] == b"PK\x03\x04":
+        # openpyxl is imported when a spreadsheet is read or written: most processes never need its ~18 MB.
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -86,6 +87,8 @@ def read_sheet(data: bytes) -> Sheet:
 
 def write_xlsx(sheets: dict[str, tuple[list[str], Iterable[Iterable]]]) -> bytes:
     """Write named sheets (header, rows) to XLSX bytes."""
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     for title, (header, rows) in sheets.items():
         ws = wb.create_sheet(title=title[:31])

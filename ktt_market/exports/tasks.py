@@ -16,7 +16,6 @@ from celery import shared_task
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from openpyxl import Workbook
 
 from ..accounts.models import User
 from ..extensions import db
@@ -87,6 +86,8 @@ def _build(job: ExportJob, user: User, started_at) -> str:
 
 def _write(sheets, path: Path, job_id: int, started_at, total: int) -> int:
     """Write the sheets to `path` in write-only mode (rows go to disk as they come); return the row count."""
+    from openpyxl import Workbook  # only in the worker that builds an export
+
     workbook = Workbook(write_only=True)
     size = batch_size()
     done = 0
@@ -109,7 +110,7 @@ def _write(sheets, path: Path, job_id: int, started_at, total: int) -> int:
     return done
 
 
-def _discard(workbook: Workbook) -> None:
+def _discard(workbook) -> None:
     """Close and delete the temporary files of an unfinished write-only workbook."""
     for worksheet in workbook.worksheets:
         writer = getattr(worksheet, "_writer", None)

@@ -9,9 +9,9 @@ are whole đồng, never multiplied by 100.
 from __future__ import annotations
 
 import logging
+from types import ModuleType
 from typing import Any
 
-import stripe
 from flask import current_app
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,16 @@ def configured() -> bool:
     return bool(config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_WEBHOOK_SECRET"))
 
 
-def _client() -> stripe.StripeClient:
+def _sdk() -> ModuleType:
+    # The Stripe library (~22 MB) is imported on the first card operation: where card payments are off,
+    # or in a process that never takes one, it is never loaded.
+    import stripe
+
+    return stripe
+
+
+def _client():
+    stripe = _sdk()
     config = current_app.config
     key = config.get("STRIPE_SECRET_KEY")
     if not key:
@@ -61,6 +70,7 @@ def _client() -> stripe.StripeClient:
 
 def _call(fn, *args, **kwargs) -> dict[str, Any]:
     """Run one Stripe call and return its object as a plain dict, mapping errors onto ours."""
+    stripe = _sdk()
     try:
         result = fn(*args, **kwargs)
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
@@ -104,6 +114,7 @@ def construct_event(payload: bytes, sig_header: str | None) -> dict[str, Any]:
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret or not sig_header:
         raise InvalidWebhook("missing signature or secret")
+    stripe = _sdk()
     try:
         event = stripe.Webhook.construct_event(payload, sig_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as exc:

@@ -13,8 +13,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import segno
-
 GUID = "A000000727"
 SERVICE_TRANSFER_TO_ACCOUNT = "QRIBFTTA"
 CURRENCY_VND = "704"
@@ -239,8 +237,11 @@ def qr_png(payload: str, *, scale: int = 6) -> bytes:
     return buffer.getvalue()
 
 
-def _qr(payload: str) -> segno.QRCode:
-    # A full QR code (never Micro QR, which bank apps do not read) at exactly level M.
+def _qr(payload: str):
+    # A full QR code (never Micro QR, which bank apps do not read) at exactly level M. segno is imported on the
+    # first QR drawn: pages without one never load it.
+    import segno
+
     return segno.make_qr(payload, error="m", boost_error=False)
 
 
