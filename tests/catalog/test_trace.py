@@ -70,14 +70,16 @@ def test_unknown_tokens_are_404(client, batch):
 
 
 def test_qr_code_is_an_svg_of_the_pages_absolute_address(app, client, batch, monkeypatch):
+    import segno
+
     seen = []
-    real_make = traceability.segno.make
+    real_make = segno.make
 
     def spy(content, **kwargs):
         seen.append(content)
         return real_make(content, **kwargs)
 
-    monkeypatch.setattr(traceability.segno, "make", spy)
+    monkeypatch.setattr(segno, "make", spy)
     response = client.get(f"/trace/{batch['token']}/qr.svg")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
