@@ -106,8 +106,8 @@ def _init_migrations(app: Flask, db) -> None:
     """Set up Flask-Migrate (and its `flask db` commands) where migrations are run: the `flask` command line
     and the tests.
 
-    Gunicorn and Celery processes are spared Alembic and its template and highlighting libraries, about
-    40 MB of memory in every web and worker process.
+    Gunicorn and Celery processes are spared Alembic and its template and highlighting libraries (about
+    8 MB resident in every web and worker process).
     """
     if not (_in_flask_command() or "flask_migrate" in sys.modules):
         return

@@ -60,7 +60,7 @@ def _from_rows(raw: Iterable[Iterable]) -> Sheet:
 def read_sheet(data: bytes) -> Sheet:
     """Read CSV or XLSX from its bytes, told apart by content, not by file name."""
     if data[:4] == b"PK\x03\x04":
-        # openpyxl is imported when a spreadsheet is read or written: most processes never need its ~18 MB.
+        # openpyxl is imported when a spreadsheet is read or written: most processes never need it.
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
 

@@ -45,7 +45,7 @@ def configured() -> bool:
 
 
 def _sdk() -> ModuleType:
-    # The Stripe library (~22 MB) is imported on the first card operation: where card payments are off,
+    # The Stripe library (~5 MB resident) is imported on the first card operation: where card payments are off,
     # or in a process that never takes one, it is never loaded.
     import stripe
 
