@@ -169,8 +169,8 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             closes_on=dt.date(2026, 12, 31),
             status=ProgramStatus.OPEN,
         )
-        # Registry applications and program applications share the URL name `application_id`: in a fresh
-        # database both get id 1, so each route is tried on an object of its own kind.
+        # Registry applications and program applications share the URL name `application_id`: each route is
+        # given the id of an object of its own kind (see _url).
         program_application = ProgramApplication(program=program, unit_id=unit_a.id)
         document = ApplicationDocument(
             application=program_application,
@@ -211,6 +211,7 @@ def world(app, make_user, make_unit, make_staff, make_product, make_order):
             "year": 2025,
             "program_id": program.id,
             "document_id": document.id,
+            "programs.application_id": program_application.id,
         }
     return {
         "ids": ids,
@@ -230,7 +231,10 @@ def _routes(app):
 def _url(rule, ids):
     unknown = set(rule.arguments) - set(ids)
     assert not unknown, f"{rule.rule}: add {unknown} to the access matrix's objects"
-    return rule.build({k: ids[k] for k in rule.arguments}, append_unknown=False)[1]
+    # An argument name one blueprint gives another meaning has its own entry, "<blueprint>.<name>".
+    blueprint = rule.endpoint.rsplit(".", 1)[0]
+    values = {k: ids.get(f"{blueprint}.{k}", ids[k]) for k in rule.arguments}
+    return rule.build(values, append_unknown=False)[1]
 
 
 def _fingerprint(app):
