@@ -14,6 +14,7 @@ from sqlalchemy import inspect as sa_inspect
 from ..accounts.models import Role, User
 from ..core.i18n import VN_TZ
 from ..core.models import utcnow
+from ..core.text import contains_pattern
 from ..extensions import db
 from .models import AuditEvent
 
@@ -143,12 +144,6 @@ def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
 
 
-def _like(text: str) -> str:
-    """Return a LIKE pattern matching `text` anywhere, with its wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def search_query(
     *,
     viewer: User,
@@ -170,7 +165,7 @@ def search_query(
     elif viewer.role is not Role.ADMIN:
         raise PermissionError("only officers and admins read the audit log")
     if actor:
-        pattern = _like(actor.lower())
+        pattern = contains_pattern(actor.lower())
         matching = select(User.id).where(
             or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\"))
         )
@@ -187,7 +182,7 @@ def search_query(
     if date_to:
         query = query.where(AuditEvent.created_at < local_day_bounds(date_to)[1])
     if text:
-        query = query.where(AuditEvent.summary.ilike(_like(text), escape="\\"))
+        query = query.where(AuditEvent.summary.ilike(contains_pattern(text), escape="\\"))
     return query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
 
 

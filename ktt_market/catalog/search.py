@@ -20,7 +20,7 @@ from sqlalchemy import Select, case, exists, func, literal, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..core import places
-from ..core.text import fold
+from ..core.text import contains_pattern, escape_like, fold
 from ..extensions import db
 from ..registry.models import PlatformStatus, Unit
 from .models import Category, Certification, CertificationKind, Product
@@ -214,13 +214,9 @@ def sellable() -> Select:
     )
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _starts_with(phrase: str):
     """Whether the product's name starts with the query: search_text begins with the name."""
-    return Product.search_text.like(f"{_escape_like(phrase)} %", escape="\\") | (Product.search_text == phrase)
+    return Product.search_text.like(f"{escape_like(phrase)} %", escape="\\") | (Product.search_text == phrase)
 
 
 def _relevance(phrase: str):
@@ -252,7 +248,7 @@ def filtered(filters: Filters, *, today: dt.date, base: Select | None = None) ->
     """Select the sellable products matching `filters` (from `base`, by default sellable()), unordered."""
     stmt = sellable() if base is None else base
     for word in filters.words:
-        stmt = stmt.where(Product.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+        stmt = stmt.where(Product.search_text.like(contains_pattern(word), escape="\\"))
     if filters.category_ids:
         stmt = stmt.where(Product.category_id.in_(filters.category_ids))
     if filters.province is not None:

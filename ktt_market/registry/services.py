@@ -19,7 +19,7 @@ from ..core import places
 from ..core.errors import PermissionDenied, ServiceError
 from ..core.i18n import local_today
 from ..core.models import utcnow
-from ..core.text import fold, nfc
+from ..core.text import contains_pattern, fold, nfc
 from ..core.validators import normalize_vn_phone
 from ..extensions import db
 from ..notifications import events as notification_events
@@ -562,11 +562,6 @@ def state_condition(state: OperatingState, today: dt.date):
     return ~founded
 
 
-def _like_pattern(text: str) -> str:
-    """Return a LIKE pattern matching `text` anywhere, its wildcards taken literally."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def unit_search(
     *,
     province_code: int | None,
@@ -595,7 +590,7 @@ def unit_search(
     text = nfc(text)
     if text:
         # With or without diacritics: "nuoi tom" and "Nuôi Tôm" both find "HTX Nuôi tôm".
-        name, code = (_like_pattern(fold(text)), _like_pattern(text))
+        name, code = (contains_pattern(fold(text)), contains_pattern(text))
         query = query.where(
             or_(Unit.name_folded.like(name, escape="\\"), Unit.registration_code.ilike(code, escape="\\"))
         )
