@@ -47,8 +47,9 @@ class EmbeddedTransport(SQLATransport):
 def forget_inherited_connections(sender=None, **_kwargs) -> None:
     """Drop, without closing, the database connections a forked pool child or embedded beat inherited.
 
-    The worker's parent process holds pooled connections (its heartbeat thread); a child that used them would
-    share the parent's sockets (SQLAlchemy's advice for os.fork: dispose with close=False).
+    Whatever the parent process opened before forking (its heartbeat has an engine of its own, but any
+    start-up code may query), a child that used those connections would share the parent's sockets
+    (SQLAlchemy's advice for os.fork: dispose with close=False).
     """
     from celery import current_app as current_celery
 
