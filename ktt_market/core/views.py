@@ -102,7 +102,7 @@ def register_error_handlers(app) -> None:
         # The database is away (restarting, unreachable): the pool reconnects by itself once it is back.
         # The usual page would ask it for the user and the cart again, so this one is drawn without it.
         _drop_session()
-        current_app.logger.warning("database unavailable: %s", type(exc.orig or exc).__name__)
+        current_app.logger.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
         g._login_user = login_manager.anonymous_user()
         page = render_template(
             "errors/unavailable.html",
@@ -113,5 +113,13 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(500)
     def server_error(exc):
-        db.session.rollback()
-        return _error_page(500, _("Something went wrong"), _("Our mistake, not yours. Please try again shortly."))
+        original = getattr(exc, "original_exception", None)
+        if isinstance(original, DBAPIError) and original.connection_invalidated:
+            # Another kind of database error, raised because the connection died: the database is away.
+            return database_unavailable(original)
+        _drop_session()
+        try:
+            return _error_page(500, _("Something went wrong"), _("Our mistake, not yours. Please try again shortly."))
+        except DBAPIError as again:
+            # The page asks the database for its user and cart: if that fails too, the page that asks nothing.
+            return database_unavailable(again)

@@ -62,3 +62,42 @@ def test_a_full_disk_refuses_the_photo_and_keeps_nothing(ctx, tmp_path):
         store_image(out.getvalue(), storage=FullAfterOne(tmp_path))
     assert refused.value.field == "file"
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # the photo stored first was taken back
+
+
+def test_any_error_while_the_database_is_away_still_gets_the_503_page(app, client, make_user, login, monkeypatch):
+    """Not only OperationalError: an unexpected error whose page would query a dead database, or a database
+    error raised because the connection died, gets the page that asks the database nothing."""
+    from sqlalchemy.exc import DBAPIError
+
+    from ktt_market.extensions import db
+
+    login(client, make_user())
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+
+        def broken_connection():
+            raise DBAPIError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True)
+
+        monkeypatch.setitem(app.view_functions, "core.health", broken_connection)
+        first = client.get("/healthz")
+        assert first.status_code == 503 and "Traceback" not in first.get_data(as_text=True)
+
+        with app.app_context():
+            engine = db.engine
+
+        def dead(*args, **kwargs):
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+        def bug_then_dead_database():
+            # The usual 500 page asks for the user and the cart: the database is gone by then.
+            event.listen(engine, "before_cursor_execute", dead)
+            raise RuntimeError("a bug")
+
+        monkeypatch.setitem(app.view_functions, "core.health", bug_then_dead_database)
+        try:
+            second = client.get("/healthz")
+        finally:
+            event.remove(engine, "before_cursor_execute", dead)
+        assert second.status_code == 503 and "Traceback" not in second.get_data(as_text=True)
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
