@@ -154,6 +154,7 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     page.get_by_role("link", name="Đăng ký đơn vị mới").click()
     page.get_by_label("Tỉnh", exact=True).select_option(label="Vĩnh Long")
     page.get_by_role("button", name="Tiếp tục").click()
+    expect(page.get_by_label("Mã số đăng ký")).to_be_visible()  # the form of the chosen province
     assert_fits_phone(page)
     page.get_by_label("Tên", exact=True).fill(UNIT)
     page.get_by_label("Mã số đăng ký").fill("5807000123")
@@ -182,6 +183,7 @@ def test_cooperative_registers_is_approved_lists_a_product_and_answers_a_review(
     page.get_by_role("link", name=UNIT, exact=True).click()
     page.get_by_role("link", name="Sản phẩm", exact=True).click()
     page.get_by_role("link", name="Thêm sản phẩm").click()
+    expect(page.get_by_label("Tên sản phẩm")).to_be_visible()
     assert_fits_phone(page)
     page.get_by_label("Tên sản phẩm").fill(PRODUCT)
     page.get_by_label("Danh mục sản phẩm").select_option(label="Trái cây")
