@@ -108,6 +108,18 @@ _SEEDED_TABLES = {"categories", "rubrics", "rubric_criteria"}
 
 
 @pytest.fixture(autouse=True)
+def _session_celery(request):
+    """Tasks run under the session's app, even after a test built another app (which became Celery's default).
+
+    A task called from a thread (no app context of its own) takes Celery's default app, and with it that
+    app's configuration: the mail server, the database.
+    """
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions["celery"].set_default()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clean_tables(request):
     """Empty every table after a test that touched the database."""
     yield
