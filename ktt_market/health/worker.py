@@ -27,7 +27,13 @@ def heartbeat_step(app: Flask) -> type[bootsteps.StartStopStep]:
     """Return the worker bootstep that records `app`'s worker heartbeat every HEARTBEAT_SECONDS."""
 
     class HeartbeatStep(bootsteps.StartStopStep):
-        """A thread beside the worker's own loop: a slow database never holds up task consumption."""
+        """A thread beside the worker's own loop: a slow database never holds up task consumption.
+
+        It starts once the pool has forked its children: a child forked while the thread is inside the
+        database driver could inherit a lock held at that instant (SQLite's are process-wide) and hang.
+        """
+
+        requires = ("celery.worker.components:Pool",)
 
         def __init__(self, worker, **kwargs):
             super().__init__(worker, **kwargs)
